@@ -1,0 +1,188 @@
+"""The public client: configuration, service attributes, copies and lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
+
+import attrs
+import httpx
+
+from ._config import (
+    DEFAULT_LIMITS,
+    ClientConfig,
+    as_timeout,
+    resolve_config,
+    resolve_credential,
+)
+from ._credentials import CredentialProvider, NoCredential, StaticCredential
+from ._errors import ConfigurationError
+from ._transport import Pool, Transport
+
+__all__ = ["CloudBase"]
+
+
+class CloudBase:
+    """An async client for one CloudBase environment.
+
+    One client (and every copy made with :meth:`with_options` or
+    :meth:`with_access_token`) shares one pooled ``httpx.AsyncClient``. Create it once
+    (for example in your web framework's lifespan) and close it with ``aclose()`` or
+    ``async with``.
+
+    Arguments left out are read from ``CLOUDBASE_ENV``, ``CLOUDBASE_REGION``,
+    ``CLOUDBASE_BASE_URL``, ``CLOUDBASE_API_KEY`` and ``CLOUDBASE_PUBLISHABLE_KEY``.
+
+    :param env: the environment id (``"cloud1-9gabc123"``).
+    :param region: decides the gateway host (default ``"ap-shanghai"``; regions outside
+        the mainland and Hong Kong use ``*.api.intl.tcloudbasegateway.com``).
+    :param base_url: the gateway origin, replacing the one derived from env and region
+        (a local emulator or a proxy).
+    :param endpoints: per-service roots replacing ``{base_url}/...``, keyed by service
+        name (``auth``, ``rdb``, ``nosql``, ``functions``, ``cloudrun``, ``storage``, ``ai``).
+    :param api_key: server-side administrator key; or ``publishable_key`` (anonymous
+        identity) or ``access_token`` (a user's token). At most one.
+    :param timeout: seconds, or an ``httpx.Timeout``; applies to every call unless a
+        call passes its own.
+    :param max_retries: retries for failures that are safe to repeat (default 2).
+    :param headers: extra headers sent with every call.
+    :param limits: connection pool limits of the client this creates.
+    :param max_concurrency: requests allowed inside the pool at once; more wait in line
+        (default: ``limits.max_connections``).
+    :param http_client: bring your own ``httpx.AsyncClient``; you then own its lifetime.
+    :param transport: an ``httpx.AsyncBaseTransport`` for the client this creates
+        (tests, proxies, custom TLS).
+    """
+
+    _transport: Transport
+    _owns_pool: bool
+
+    def __init__(
+        self,
+        env: str | None = None,
+        *,
+        region: str | None = None,
+        base_url: str | None = None,
+        endpoints: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+        publishable_key: str | None = None,
+        access_token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        limits: httpx.Limits | None = None,
+        max_concurrency: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        config = resolve_config(
+            env=env,
+            region=region,
+            base_url=base_url,
+            endpoints=endpoints,
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+        )
+        credential = resolve_credential(
+            api_key=api_key, publishable_key=publishable_key, access_token=access_token
+        )
+        if http_client is not None and (transport is not None or limits is not None):
+            raise ConfigurationError(
+                "Pass either http_client or transport/limits: a client you bring is "
+                "configured by you."
+            )
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        limits = limits or DEFAULT_LIMITS
+        owned = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                limits=limits, timeout=config.timeout, transport=transport
+            )
+        pool = Pool(
+            http_client,
+            owned=owned,
+            max_concurrency=max_concurrency or limits.max_connections,
+        )
+        self._transport = Transport(config, pool, credential or NoCredential())
+        self._owns_pool = True
+
+    def _copy(self, transport: Transport) -> Self:
+        """A client on the same pool that does not own it (closing it closes nothing)."""
+        clone = object.__new__(type(self))
+        clone._transport = transport
+        clone._owns_pool = False
+        return clone
+
+    @property
+    def config(self) -> ClientConfig:
+        """The resolved configuration (no secrets in it)."""
+        return self._transport.config
+
+    @property
+    def credentials(self) -> CredentialProvider:
+        """Where this client's ``Authorization`` header comes from."""
+        return self._transport.credentials
+
+    @property
+    def is_closed(self) -> bool:
+        return self._transport.pool.closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other defaults, sharing this client's pool and identity.
+
+        ``headers`` are added to (and override) the current ones.
+        """
+        config = self.config
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = as_timeout(timeout)
+        if max_retries is not None:
+            if max_retries < 0:
+                raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+            changes["retry"] = attrs.evolve(config.retry, max_retries=max_retries)
+        if headers:
+            changes["headers"] = MappingProxyType({**config.headers, **headers})
+        return self._copy(attrs.evolve(self._transport, config=attrs.evolve(config, **changes)))
+
+    def with_access_token(self, access_token: str) -> Self:
+        """A copy acting as the user who owns ``access_token``, sharing the pool.
+
+        Meant for servers calling CloudBase on behalf of each request's user. The token
+        is used as given and never refreshed by this copy.
+        """
+        if not access_token or not access_token.strip():
+            raise ConfigurationError("with_access_token() needs a non-empty token.")
+        credential = StaticCredential(kind="access_token", token=access_token)
+        return self._copy(attrs.evolve(self._transport, credentials=credential))
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Idempotent; a copy's ``aclose()`` closes nothing."""
+        if self._owns_pool:
+            await self._transport.pool.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        config = self.config
+        return (
+            f"CloudBase(env={config.env!r}, region={config.region!r}, "
+            f"base_url={config.base_url!r}, credentials={self.credentials!r})"
+        )

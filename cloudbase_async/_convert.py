@@ -1,0 +1,72 @@
+"""The one cattrs converter every service structures its results with.
+
+Response models are frozen, slotted attrs classes. A model that declares a field named
+``extra`` keeps every key it does not know there, so fields a provider adds tomorrow
+(``reasoning_content``, ``search_info``...) are never silently dropped; unstructuring
+puts them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+__all__ = ["EXTRA", "converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+#: The field in which a model keeps the keys it does not declare.
+EXTRA: Final = "extra"
+
+converter: Final = cattrs.Converter(omit_if_default=False)
+
+
+def _keeps_extra(cls: Any) -> bool:
+    return attrs.has(cls) and EXTRA in attrs.fields_dict(cls)
+
+
+def _structure_keeping_extra(cls: Any) -> Callable[[Mapping[str, Any], Any], Any]:
+    base = make_dict_structure_fn(cls, converter)
+    known = frozenset(a.name for a in attrs.fields(cls)) - {EXTRA}
+
+    def structure_model(data: Mapping[str, Any], _: Any) -> Any:
+        obj = base(data, cls)
+        extra = {key: value for key, value in data.items() if key not in known}
+        if extra:
+            # The model is frozen; this is the same escape hatch attrs' __init__ uses.
+            object.__setattr__(obj, EXTRA, extra)
+        return obj
+
+    return structure_model
+
+
+def _unstructure_keeping_extra(cls: Any) -> Callable[[Any], dict[str, Any]]:
+    omit_extra: dict[str, Any] = {EXTRA: override(omit=True)}
+    base = make_dict_unstructure_fn(cls, converter, **omit_extra)
+
+    def unstructure_model(obj: Any) -> dict[str, Any]:
+        data: dict[str, Any] = base(obj)
+        extra: Mapping[str, Any] = getattr(obj, EXTRA)
+        if extra:
+            data.update(extra)
+        return data
+
+    return unstructure_model
+
+
+converter.register_structure_hook_factory(_keeps_extra, _structure_keeping_extra)
+converter.register_unstructure_hook_factory(_keeps_extra, _unstructure_keeping_extra)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build ``cls`` from decoded JSON with the shared converter."""
+    return converter.structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """Turn a model back into plain JSON-ready data (unknown fields included)."""
+    return converter.unstructure(obj)

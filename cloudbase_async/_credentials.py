@@ -1,0 +1,69 @@
+"""Where the ``Authorization`` header comes from.
+
+The transport asks a :class:`CredentialProvider` for a header value before each attempt
+and tells it when the server rejected one. Static keys implement it here; the auth
+service's session manager implements it with single-flight refresh.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
+
+import attrs
+
+__all__ = ["CredentialKind", "CredentialProvider", "NoCredential", "StaticCredential", "redact"]
+
+CredentialKind: TypeAlias = Literal["api_key", "publishable_key", "access_token"]
+
+
+def redact(secret: str | None) -> str:
+    """What a secret looks like in reprs and logs: nothing of it."""
+    return "<none>" if not secret else "<redacted>"
+
+
+@runtime_checkable
+class CredentialProvider(Protocol):
+    """Supplies the ``Authorization`` header for data-plane calls."""
+
+    async def authorization(self) -> str | None:
+        """The header value to send now (``"Bearer ..."``), or ``None`` to send none.
+
+        May refresh an expired token first; concurrent callers must share that work.
+        """
+        ...
+
+    async def rejected(self, authorization: str | None) -> bool:
+        """The server refused ``authorization`` (401 / ``ACCESS_TOKEN_EXPIRED``).
+
+        Return ``True`` when a different, fresh value is ready, so the transport retries
+        the request once; ``False`` lets the error reach the caller.
+        """
+        ...
+
+
+@attrs.frozen(repr=False)
+class StaticCredential:
+    """An API key, publishable key or access token that never changes."""
+
+    kind: CredentialKind
+    token: str
+
+    async def authorization(self) -> str:
+        return f"Bearer {self.token}"
+
+    async def rejected(self, authorization: str | None) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"StaticCredential(kind={self.kind!r}, token={redact(self.token)})"
+
+
+@attrs.frozen
+class NoCredential:
+    """No ``Authorization`` header at all (a gateway that needs none, or a local emulator)."""
+
+    async def authorization(self) -> None:
+        return None
+
+    async def rejected(self, authorization: str | None) -> bool:
+        return False
