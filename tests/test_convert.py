@@ -31,7 +31,8 @@ class Strict:
 def test_unknown_fields_are_kept_at_every_level_and_round_trip() -> None:
     data = {"id": "x", "items": [{"name": "a", "search_info": {"q": 1}}], "version": "v2"}
     obj = structure(data, Outer)
-    assert obj.id == "x" and obj.note is None
+    assert obj.id == "x"
+    assert obj.note is None
     assert obj.extra == {"version": "v2"}
     assert obj.items[0].extra == {"search_info": {"q": 1}}
     assert unstructure(obj) == {**data, "note": None}
