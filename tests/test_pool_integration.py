@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from cloudbase_async import CloudBase
+from cloudbase_async import APITimeoutError, CloudBase
 from cloudbase_async._transport import Request
 from tests.support.pool import checked_out, open_connections
 from tests.support.server import serve
@@ -23,7 +23,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Answers every request with a small JSON body naming its path."""
+    """Answers every request with a small JSON body naming its path (``/slow`` waits)."""
+    if scope["path"].endswith("/slow"):
+        await anyio.sleep(1.0)
     body = b'{"path":"' + scope["path"].encode() + b'"}'
     await send(
         {
@@ -76,3 +78,14 @@ async def test_admission_keeps_a_small_pool_from_timing_out(
                 tg.start_soon(cb._transport.send, Request("GET", "functions", f"/g{i}"))
         assert checked_out(cb) == 0
         assert open_connections(cb) <= 2
+
+
+async def test_a_slow_server_times_out_and_frees_its_connection(
+    server_url: str, anyio_backend: str
+) -> None:
+    async with CloudBase("env-1", base_url=server_url, max_retries=0) as cb:
+        with pytest.raises(APITimeoutError, match="ReadTimeout"):
+            await cb._transport.send(Request("POST", "functions", "/slow", timeout=0.1))
+        assert checked_out(cb) == 0
+        response = await cb._transport.send(Request("POST", "functions", "/fast"))
+        assert response.json() == {"path": "/v1/functions/fast"}
