@@ -150,13 +150,19 @@ class PostgrestServer:
         return mint_jwt({"role": role, "exp": int(time.time()) + 3600, **claims}, self.jwt_secret)
 
 
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
 def _as_postgres(*argv: str | Path) -> list[str]:
-    # runuser keeps root's cwd; postgres tools need one they can read.
-    return ["runuser", "-u", "postgres", "--", *map(str, argv)]
+    # PostgreSQL refuses to run as root; as any other user it runs as that user.
+    command = [str(arg) for arg in argv]
+    return ["runuser", "-u", "postgres", "--", *command] if _is_root() else command
 
 
 def _chown_postgres(path: Path) -> None:
-    shutil.chown(path, "postgres", "postgres")
+    if _is_root():
+        shutil.chown(path, "postgres", "postgres")
 
 
 def _wait_ready(admin_url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
@@ -195,7 +201,7 @@ def running_postgrest(schema_sql: str = SCHEMA_SQL) -> Iterator[PostgrestServer]
     if not binary.exists():
         raise PeerMissing(f"PostgREST {POSTGREST_VERSION} is not installed at {binary}")
     bindir = postgres_bindir()
-    if shutil.which("runuser") is None:
+    if _is_root() and shutil.which("runuser") is None:
         raise PeerMissing("runuser (util-linux) is needed to run PostgreSQL as postgres")
 
     workdir = Path(tempfile.mkdtemp(prefix="cb-rdb-"))
