@@ -236,9 +236,9 @@ def test_insert_refuses_filters_and_bad_rows(rdb: Rdb) -> None:
     with pytest.raises(InvalidRequestError):
         rdb.table("t").insert({"a": 1}).eq("a", 1).build()
     with pytest.raises(InvalidRequestError):
-        rdb.table("t").insert("row")
+        rdb.table("t").insert("row")  # type: ignore[arg-type]
     with pytest.raises(InvalidRequestError):
-        rdb.table("t").insert([1, 2])
+        rdb.table("t").insert([1, 2])  # type: ignore[list-item]
     with pytest.raises(InvalidRequestError):
         rdb.table("t").insert({"a": 1}, returning="all")  # type: ignore[arg-type]
 
@@ -347,4 +347,4 @@ def test_none_in_comparisons_is_refused(rdb: Rdb) -> None:
     with pytest.raises(InvalidRequestError):
         q(rdb).in_("a", [1, None])
     with pytest.raises(InvalidRequestError):
-        q(rdb).in_("a", "abc")  # type: ignore[arg-type]
+        q(rdb).in_("a", "abc")

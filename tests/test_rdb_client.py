@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import attrs
@@ -46,7 +46,7 @@ async def cb() -> AsyncIterator[CloudBase]:
 
 
 @pytest.fixture
-def mock() -> respx.MockRouter:
+def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
 
@@ -379,3 +379,22 @@ async def test_page_api(cb: CloudBase, mock: respx.MockRouter) -> None:
 async def test_row_count_error_is_an_api_error() -> None:
     assert issubclass(RowCountError, APIError)
     assert issubclass(NoRowsError, NotFoundError)
+
+
+async def test_cb_rdb_is_cached_and_copies_use_their_own_options(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    assert cb.rdb is cb.rdb
+    route = mock.get(f"{ROOT}/t").mock(return_value=httpx.Response(200, json=[]))
+    user = cb.with_access_token("user-token")
+    assert user.rdb is not cb.rdb
+    await user.rdb.table("t").select().execute()
+    await cb.rdb.table("t").select().execute()
+    sent = [call.request.headers["Authorization"] for call in route.calls]
+    assert sent == ["Bearer user-token", "Bearer sk-test"]
+
+
+async def test_per_call_timeout_reaches_httpx(cb: CloudBase, mock: respx.MockRouter) -> None:
+    route = mock.get(f"{ROOT}/t").mock(return_value=httpx.Response(200, json=[]))
+    await cb.rdb.table("t").select().execute(timeout=3.5)
+    assert route.calls.last.request.extensions["timeout"]["read"] == 3.5

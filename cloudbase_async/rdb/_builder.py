@@ -40,6 +40,8 @@ __all__ = [
     "QueryBuilder",
     "QuerySpec",
     "Returning",
+    "RowData",
+    "Rows",
     "RpcBuilder",
     "SingleQuery",
     "Table",
@@ -49,6 +51,10 @@ __all__ = [
 Row = TypeVar("Row")
 M = TypeVar("M")
 Returning: TypeAlias = Literal["minimal", "representation"]
+#: A row to write: a dict of column values or an attrs instance (unstructured first).
+RowData: TypeAlias = Mapping[str, object] | attrs.AttrsInstance
+#: One row or a list of them.
+Rows: TypeAlias = RowData | Sequence[RowData]
 CountMethod: TypeAlias = Literal["exact", "planned", "estimated"]
 Timeout: TypeAlias = float | httpx.Timeout | None
 
@@ -618,7 +624,7 @@ def rpc_args_params(args: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _rows_payload(rows: object) -> tuple[object, str | None]:
+def _rows_payload(rows: Rows) -> tuple[object, str | None]:
     """The JSON body for insert/upsert and, for a list, the ``columns=`` it writes."""
     if isinstance(rows, Mapping) or attrs.has(type(rows)):
         return jsonable(rows), None
@@ -665,7 +671,7 @@ class Table:
 
     def insert(
         self,
-        rows: object,
+        rows: Rows,
         *,
         returning: Returning = "minimal",
         count: CountMethod | None = None,
@@ -693,7 +699,7 @@ class Table:
 
     def upsert(
         self,
-        rows: object,
+        rows: Rows,
         *,
         on_conflict: str | None = None,
         ignore_duplicates: bool = False,
@@ -711,7 +717,7 @@ class Table:
 
     def update(
         self,
-        values: object,
+        values: RowData,
         *,
         returning: Returning = "minimal",
         count: CountMethod | None = None,
