@@ -398,3 +398,18 @@ async def test_per_call_timeout_reaches_httpx(cb: CloudBase, mock: respx.MockRou
     route = mock.get(f"{ROOT}/t").mock(return_value=httpx.Response(200, json=[]))
     await cb.rdb.table("t").select().execute(timeout=3.5)
     assert route.calls.last.request.extensions["timeout"]["read"] == 3.5
+
+
+async def test_paginate_by_a_key_that_is_not_selected_fails_before_yielding(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    mock.get(f"{ROOT}/items").mock(return_value=httpx.Response(200, json=[{"n": 1}, {"n": 2}]))
+    seen: list[Any] = []
+
+    async def consume() -> None:
+        async for row in cb.rdb.table("items").select("n").paginate(page_size=2):
+            seen.append(row)
+
+    with pytest.raises(InvalidRequestError, match="'id'"):
+        await consume()
+    assert seen == []

@@ -512,18 +512,20 @@ class QueryBuilder(Generic[Row]):
             elif not keyset:
                 query = query.offset(offset)
             rows = (await query.execute(timeout=timeout)).data
-            for row in rows:
-                yield _structure_rows(row, self.row_type)
-            if len(rows) < page_size:
-                return
-            offset += len(rows)
-            if keyset:
+            full = len(rows) == page_size
+            if keyset and full:
+                # Checked before yielding: a caller never gets half the rows, then an error.
                 last_row = rows[-1]
                 if not isinstance(last_row, Mapping) or key not in last_row:
                     raise InvalidRequestError(
                         f"paginate() pages by {key!r}: select that column or pass key="
                     )
                 last = last_row[key]
+            for row in rows:
+                yield _structure_rows(row, self.row_type)
+            if not full:
+                return
+            offset += len(rows)
 
 
 def _total_from_details(details: object) -> int | None:
