@@ -124,6 +124,10 @@ def _check_returning(returning: str) -> None:
         )
 
 
+def _scoped(referenced_table: str | None, key: str) -> str:
+    return f"{referenced_table}.{key}" if referenced_table else key
+
+
 def build_request(spec: QuerySpec, *, timeout: Timeout = None) -> Request:
     """The :class:`Request` for ``spec``: method, path, ordered params, headers, body.
 
@@ -148,15 +152,12 @@ def build_request(spec: QuerySpec, *, timeout: Timeout = None) -> Request:
         params.append(("columns", spec.columns))
     if spec.on_conflict is not None:
         params.append(("on_conflict", spec.on_conflict))
-    for key, items in (("order", spec.orders), ("limit", spec.limits), ("offset", spec.offsets)):
-        if key == "order":
-            tables = dict.fromkeys(t for t, _ in items)
-            for table in tables:
-                joined = ",".join(str(v) for t, v in items if t == table)
-                params.append((f"{table}.order" if table else "order", joined))
-        else:
-            for table, value in items:
-                params.append((f"{table}.{key}" if table else key, str(value)))
+    # One order= per table (its keys comma-joined, in call order); "classes.limit"...
+    for table in dict.fromkeys(t for t, _ in spec.orders):
+        joined = ",".join(item for t, item in spec.orders if t == table)
+        params.append((_scoped(table, "order"), joined))
+    params.extend((_scoped(table, "limit"), str(n)) for table, n in spec.limits)
+    params.extend((_scoped(table, "offset"), str(n)) for table, n in spec.offsets)
 
     headers: dict[str, str] = {}
     prefer = []
@@ -496,7 +497,9 @@ class QueryBuilder(Generic[Row]):
             raise InvalidRequestError("page_size must be >= 1")
         if any(t is None for t, _ in (*self.spec.limits, *self.spec.offsets)):
             raise InvalidRequestError("paginate() sets limit/offset itself; remove yours")
-        raw: QueryBuilder[Any] = QueryBuilder(self.transport, self.spec, None)
+        # Rows are structured here, after the key is read; no count is needed per page.
+        spec = attrs.evolve(self.spec, count=None)
+        raw: QueryBuilder[Any] = QueryBuilder(self.transport, spec, None)
         keyset = not any(t is None for t, _ in self.spec.orders)
         if keyset or not any(
             t is None and str(v).split(".")[0] == key for t, v in self.spec.orders
