@@ -25,6 +25,7 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .rdb import MultipleRowsError, NoRowsError, Rdb, RdbPage, RdbResult, RowCountError
 
 __all__ = [
     "APIConnectionError",
@@ -42,11 +43,17 @@ __all__ = [
     "CredentialProvider",
     "InternalServerError",
     "InvalidRequestError",
+    "MultipleRowsError",
+    "NoRowsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Rdb",
+    "RdbPage",
+    "RdbResult",
     "Response",
     "RetryPolicy",
+    "RowCountError",
     "ServerTimeoutError",
     "StaticCredential",
     "StreamError",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
@@ -19,6 +20,9 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+
+if TYPE_CHECKING:
+    from .rdb import Rdb
 
 __all__ = ["CloudBase"]
 
@@ -129,6 +133,13 @@ class CloudBase:
     @property
     def is_closed(self) -> bool:
         return self._transport.pool.closed
+
+    @functools.cached_property
+    def rdb(self) -> Rdb:
+        """The relational database REST API (PostgREST dialect)."""
+        from .rdb import Rdb  # imported on first use: keeps `import cloudbase_async` light
+
+        return Rdb(self._transport)
 
     def with_options(
         self,
