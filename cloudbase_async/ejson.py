@@ -277,14 +277,14 @@ def dumps(value: object, *, mode: Mode = "relaxed") -> str:
 
 def _decode_double(text: object) -> float:
     if not isinstance(text, str):
-        raise ValueError(f"$numberDouble holds a string, got {text!r}")
+        raise ValueError(f"$numberDouble holds a string, got {text!r}")  # noqa: TRY004 - malformed data
     special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
     return special[text] if text in special else float(text)
 
 
 def _decode_int(text: object, key: str) -> int:
     if not isinstance(text, str):
-        raise ValueError(f"{key} holds a string, got {text!r}")
+        raise ValueError(f"{key} holds a string, got {text!r}")  # noqa: TRY004 - malformed data
     return int(text)
 
 
@@ -307,7 +307,7 @@ def _decode_binary(raw: object, legacy_type: object = None) -> bytes | Binary | 
     else:
         data, subtype = raw, legacy_type
     if not isinstance(data, str) or not isinstance(subtype, str):
-        raise ValueError(f"unrecognised $binary value {raw!r}")
+        raise ValueError(f"unrecognised $binary value {raw!r}")  # noqa: TRY004 - malformed data
     try:
         payload = base64.b64decode(data, validate=True)
     except binascii.Error as exc:
