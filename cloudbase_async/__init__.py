@@ -25,6 +25,16 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .ejson import ObjectId
+from .nosql import (
+    Collection,
+    Database,
+    DeleteResult,
+    NoSQL,
+    NoSQLPaths,
+    Transaction,
+    UpdateResult,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -37,12 +47,18 @@ __all__ = [
     "ClientConfig",
     "CloudBase",
     "CloudBaseError",
+    "Collection",
     "ConfigurationError",
     "ConflictError",
     "CredentialProvider",
+    "Database",
+    "DeleteResult",
     "InternalServerError",
     "InvalidRequestError",
+    "NoSQL",
+    "NoSQLPaths",
     "NotFoundError",
+    "ObjectId",
     "PermissionDeniedError",
     "RateLimitError",
     "Response",
@@ -50,5 +66,7 @@ __all__ = [
     "ServerTimeoutError",
     "StaticCredential",
     "StreamError",
+    "Transaction",
+    "UpdateResult",
     "__version__",
 ]

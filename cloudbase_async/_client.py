@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
@@ -19,6 +20,9 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+
+if TYPE_CHECKING:
+    from .nosql import NoSQL
 
 __all__ = ["CloudBase"]
 
@@ -125,6 +129,13 @@ class CloudBase:
     def credentials(self) -> CredentialProvider:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
+
+    @functools.cached_property
+    def nosql(self) -> NoSQL:
+        """The document database: ``cb.nosql.collection("todos")``."""
+        from .nosql import NoSQL
+
+        return NoSQL(self._transport)
 
     @property
     def is_closed(self) -> bool:

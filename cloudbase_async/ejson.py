@@ -79,6 +79,10 @@ _RE_FLAGS: Final = (
 )
 
 
+def _lower(value: str) -> str:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _check_oid(_: object, __: object, value: str) -> None:
     if not isinstance(value, str) or not _HEX24.fullmatch(value):
         raise ValueError(f"an ObjectId is 24 hexadecimal digits, got {value!r}")
@@ -91,9 +95,7 @@ class ObjectId:
     Comparable (ordering follows the hex string, i.e. creation time first) and hashable.
     """
 
-    hex: str = attrs.field(
-        converter=lambda v: v.lower() if isinstance(v, str) else v, validator=_check_oid
-    )
+    hex: str = attrs.field(converter=_lower, validator=_check_oid)
 
     @property
     def generation_time(self) -> datetime:
