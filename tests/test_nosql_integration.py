@@ -221,10 +221,15 @@ async def test_transaction_commits(
 
 
 async def test_transaction_rolls_back_on_error(cb: CloudBase, people: Any) -> None:
-    with pytest.raises(RuntimeError, match="boom"):
-        async with cb.nosql.transaction() as tx:
+    tx = cb.nosql.transaction()
+
+    async def failing_block() -> None:
+        async with tx:
             await tx.collection(people.name).delete_many({"age": {"$gt": 0}})
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing_block()
     assert tx.status == "rolled back"
     assert await people.count() == 4
     with pytest.raises(InvalidRequestError, match="rolled back"):
@@ -242,10 +247,15 @@ async def test_transaction_rolls_back_on_cancellation(cb: CloudBase, people: Any
 
 
 async def test_transaction_conflict_is_a_conflict_error(cb: CloudBase, people: Any) -> None:
-    with pytest.raises(ConflictError) as info:
-        async with cb.nosql.transaction() as tx:
+    tx = cb.nosql.transaction()
+
+    async def conflicting_block() -> None:
+        async with tx:
             await tx.collection(people.name).insert_one({"_id": "x1"})
             await people.insert_one({"_id": "x2"})  # commits outside, meanwhile
+
+    with pytest.raises(ConflictError) as info:
+        await conflicting_block()
     assert info.value.code == "DATABASE_TRANSACTION_CONFLICT"
     assert tx.status == "failed"
     assert await people.get("x1") is None
