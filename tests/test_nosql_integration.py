@@ -132,6 +132,10 @@ async def test_update_operators_upsert_replace(people: Any) -> None:
     assert (upsert.matched, upsert.upserted_id) == (0, "e")
     assert await people.get("e") == {"_id": "e", "name": "Eve"}
 
+    no_id = await people.update_one({"slug": "z"}, {"$set": {"n": 1}}, upsert=True)
+    assert isinstance(no_id.upserted_id, str)
+    assert await people.get(no_id.upserted_id) == {"_id": no_id.upserted_id, "slug": "z", "n": 1}
+
     replaced = await people.replace_one({"_id": "e"}, {"name": "Eve", "age": 50})
     assert replaced.matched == 1
     assert await people.get("e") == {"_id": "e", "name": "Eve", "age": 50}

@@ -95,6 +95,9 @@ class DocStore:
         except GatewayError as exc:
             status = exc.status
             answer = {"code": exc.code, "message": exc.message, "request_id": "rid-" + exc.code}
+        except Exception as exc:  # answer like the service does, and keep serving
+            status = 500
+            answer = {"code": "SYS_ERR", "message": repr(exc), "request_id": "rid-SYS_ERR"}
         payload = ejson.dumps(from_store(answer), mode="strict").encode()
         await send(
             {
@@ -241,12 +244,17 @@ class DocStore:
     def update(self, coll: Any, filter_: Any, body: Any) -> tuple[int, Any]:
         data = to_store(body["data"])
         upsert = bool(body.get("upsert"))
+        # Upserted documents get a string id, like the ones inserts get.
+        new_id = filter_.get("_id") if isinstance(filter_.get("_id"), str) else uuid.uuid4().hex
         if body.get("replaceMode"):
+            if upsert:
+                data = {"_id": new_id, **data}
             result = coll.replace_one(filter_, data, upsert=upsert)
-        elif body.get("multi"):
-            result = coll.update_many(filter_, data, upsert=upsert)
         else:
-            result = coll.update_one(filter_, data, upsert=upsert)
+            if upsert and "_id" not in filter_:
+                data = {**data, "$setOnInsert": {**data.get("$setOnInsert", {}), "_id": new_id}}
+            update = coll.update_many if body.get("multi") else coll.update_one
+            result = update(filter_, data, upsert=upsert)
         return 200, {
             "updated": result.modified_count,
             "matched": result.matched_count,
