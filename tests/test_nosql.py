@@ -651,3 +651,23 @@ async def test_endpoint_override(mock: respx.MockRouter) -> None:
     async with CloudBase(env="e", endpoints={"nosql": "http://127.0.0.1:9/db"}) as cb:
         await cb.nosql.collection("c").count()
     assert route.called
+
+
+async def test_rollback_is_bounded_by_rollback_timeout(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    routes = mock_transaction(mock)
+
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(30)
+        return ok({})
+
+    routes["rollback"].mock(side_effect=never_answers)
+
+    async def block() -> None:
+        async with cb.nosql.transaction(rollback_timeout=0.05):
+            raise KeyError("boom")
+
+    with anyio.fail_after(5), pytest.raises(KeyError) as info:
+        await block()
+    assert any("no answer within 0.05 s" in note for note in info.value.__notes__)

@@ -156,6 +156,7 @@ class Transaction:
         return Collection(scope, name)
 
     async def start(self) -> Transaction:
+        """Start the transaction (``async with`` does this); returns ``self``."""
         if self._state is not None:
             raise InvalidRequestError("a transaction starts only once")
         request = self._scope.request(
@@ -191,18 +192,25 @@ class Transaction:
         await self._end(self._scope.paths.rollback, timeout)
         state.status = "rolled back"
 
-    async def _rollback_quietly(self, reason: BaseException) -> None:
+    async def _rollback_quietly(self, reason: BaseException | None) -> None:
         """Roll back after a failure, never hiding the failure that caused it.
 
         Shielded: a cancelled block must still end its transaction rather than leave
         it holding locks until the server times it out; bounded by ``rollback_timeout``.
+        A rollback that fails is logged and noted on ``reason``.
         """
-        with anyio.move_on_after(self._rollback_timeout, shield=True):
+        problem: str | None = None
+        with anyio.move_on_after(self._rollback_timeout, shield=True) as scope:
             try:
                 await self.rollback(timeout=self._rollback_timeout)
             except Exception as exc:
-                log.warning("rolling back transaction %s failed: %s", self.id, exc)
-                reason.add_note(f"(rolling back transaction {self.id} failed: {exc})")
+                problem = str(exc)
+        if scope.cancelled_caught:
+            problem = f"no answer within {self._rollback_timeout} s"
+        if problem is not None:
+            log.warning("rolling back transaction %s failed: %s", self.id, problem)
+            if reason is not None:
+                reason.add_note(f"(rolling back transaction {self.id} failed: {problem})")
 
     async def __aenter__(self) -> Transaction:
         return await self.start()
@@ -221,7 +229,7 @@ class Transaction:
             return
         if state.status == "failed":
             # An explicit commit failed and the caller went on: do not leave it open.
-            await self._rollback_quietly(InvalidRequestError("commit failed"))
+            await self._rollback_quietly(None)
             return
         try:
             await self.commit()
