@@ -22,6 +22,7 @@ from ._errors import ConfigurationError
 from ._transport import Pool, Transport
 
 if TYPE_CHECKING:
+    from .nosql import NoSQL
     from .rdb import Rdb
 
 __all__ = ["CloudBase"]
@@ -129,6 +130,13 @@ class CloudBase:
     def credentials(self) -> CredentialProvider:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
+
+    @functools.cached_property
+    def nosql(self) -> NoSQL:
+        """The document database: ``cb.nosql.collection("todos")``."""
+        from .nosql import NoSQL
+
+        return NoSQL(self._transport)
 
     @property
     def is_closed(self) -> bool:
