@@ -25,6 +25,17 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .ejson import ObjectId
+from .nosql import (
+    Collection,
+    Database,
+    DeleteResult,
+    NoSQL,
+    NoSQLPaths,
+    Transaction,
+    UpdateResult,
+)
+from .rdb import MultipleRowsError, NoRowsError, Rdb, RdbPage, RdbResult, RowCountError
 
 __all__ = [
     "APIConnectionError",
@@ -37,18 +48,32 @@ __all__ = [
     "ClientConfig",
     "CloudBase",
     "CloudBaseError",
+    "Collection",
     "ConfigurationError",
     "ConflictError",
     "CredentialProvider",
+    "Database",
+    "DeleteResult",
     "InternalServerError",
     "InvalidRequestError",
+    "MultipleRowsError",
+    "NoRowsError",
+    "NoSQL",
+    "NoSQLPaths",
     "NotFoundError",
+    "ObjectId",
     "PermissionDeniedError",
     "RateLimitError",
+    "Rdb",
+    "RdbPage",
+    "RdbResult",
     "Response",
     "RetryPolicy",
+    "RowCountError",
     "ServerTimeoutError",
     "StaticCredential",
     "StreamError",
+    "Transaction",
+    "UpdateResult",
     "__version__",
 ]

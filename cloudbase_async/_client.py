@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
@@ -19,6 +20,10 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+
+if TYPE_CHECKING:
+    from .nosql import NoSQL
+    from .rdb import Rdb
 
 __all__ = ["CloudBase"]
 
@@ -126,9 +131,23 @@ class CloudBase:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
 
+    @functools.cached_property
+    def nosql(self) -> NoSQL:
+        """The document database: ``cb.nosql.collection("todos")``."""
+        from .nosql import NoSQL
+
+        return NoSQL(self._transport)
+
     @property
     def is_closed(self) -> bool:
         return self._transport.pool.closed
+
+    @functools.cached_property
+    def rdb(self) -> Rdb:
+        """The relational database REST API (PostgREST dialect)."""
+        from .rdb import Rdb  # imported on first use: keeps `import cloudbase_async` light
+
+        return Rdb(self._transport)
 
     def with_options(
         self,

@@ -8,7 +8,10 @@ puts them back.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -60,6 +63,32 @@ def _unstructure_keeping_extra(cls: Any) -> Callable[[Any], dict[str, Any]]:
 
 converter.register_structure_hook_factory(_keeps_extra, _structure_keeping_extra)
 converter.register_unstructure_hook_factory(_keeps_extra, _unstructure_keeping_extra)
+
+
+# Scalar types that arrive either already typed (decoded EJSON) or as JSON text.
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    raise TypeError(f"expected a datetime or an ISO-8601 string, got {value!r}")
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    raise TypeError(f"expected a decimal number, got {value!r}")
+
+
+def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_structure_hook(Decimal, _structure_decimal)
+converter.register_structure_hook(uuid.UUID, _structure_uuid)
 
 
 def structure(data: Any, cls: type[T]) -> T:

@@ -15,9 +15,7 @@ async def test_sends_sdk_headers_and_credentials() -> None:
         route = respx.post("https://env-1.api.tcloudbasegateway.com/v1/functions/hello").mock(
             return_value=httpx.Response(200, json={"ok": True}, headers={"X-Request-Id": "r1"})
         )
-        response = await cb._transport.send(
-            Request("POST", "functions", "/hello", json={"a": 1})
-        )
+        response = await cb._transport.send(Request("POST", "functions", "/hello", json={"a": 1}))
     sent = route.calls.last.request
     assert sent.headers["Authorization"] == "Bearer sk-secret"
     assert sent.headers["X-SDK-Version"].startswith("cloudbase-async/")
