@@ -9,6 +9,7 @@ which direction that is so the table can say whether a target was met.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import platform
 import statistics
@@ -36,7 +37,7 @@ class Result:
 
     def ratio(self, client: str) -> float | None:
         ours, theirs = self.medians.get(OURS), self.medians.get(client)
-        if ours is None or theirs is None or theirs == 0:
+        if ours is None or theirs is None or theirs == 0 or math.isinf(theirs):
             return None
         return ours / theirs
 
@@ -109,6 +110,8 @@ class Stopwatch:
 def _fmt(value: float) -> str:
     if value != value:  # NaN: not measured
         return "—"
+    if math.isinf(value):
+        return "∞"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if abs(value) >= 100:

@@ -26,7 +26,8 @@ SELECT_PATH = "cb.rdb ... execute()" if HAS_RDB else "transport.send() (rdb not 
 async def invoke(cb: CloudBase, name: str, data: Any) -> Any:
     """POST JSON to a cloud function and decode the result."""
     if HAS_FUNCTIONS:
-        return await cb.functions.invoke(name, data)  # type: ignore[attr-defined]
+        result = await cb.functions.invoke(name, data)  # type: ignore[attr-defined]
+        return result.result
     response = await cb._transport.send(Request("POST", "functions", f"/{name}", json=data))
     return response.json()
 
