@@ -87,7 +87,8 @@ async def _loopback(ctx: Context, url: str) -> list[Result]:
             rows.append(
                 Result(
                     BENCH,
-                    f"{count:,} event{'s' if count > 1 else ''} of {label} ({mb:.1f} MB of text), loopback",
+                    f"{count:,} event{'s' if count > 1 else ''} of {label} "
+                    f"({mb:.1f} MB of text), loopback",
                     "MB/s",
                     "higher",
                     {k: mb / v for k, v in medians.items()},
