@@ -25,6 +25,19 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .functions import FunctionResult, Functions
+from .storage import (
+    BatchResult,
+    CopiedObject,
+    DeletedObject,
+    DownloadedFile,
+    DownloadUrl,
+    ItemError,
+    ObjectStream,
+    Storage,
+    StorageBatchError,
+    UploadResult,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -32,6 +45,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "CaptchaRequiredError",
     "ClientClosedError",
     "ClientConfig",
@@ -39,16 +53,27 @@ __all__ = [
     "CloudBaseError",
     "ConfigurationError",
     "ConflictError",
+    "CopiedObject",
     "CredentialProvider",
+    "DeletedObject",
+    "DownloadUrl",
+    "DownloadedFile",
+    "FunctionResult",
+    "Functions",
     "InternalServerError",
     "InvalidRequestError",
+    "ItemError",
     "NotFoundError",
+    "ObjectStream",
     "PermissionDeniedError",
     "RateLimitError",
     "Response",
     "RetryPolicy",
     "ServerTimeoutError",
     "StaticCredential",
+    "Storage",
+    "StorageBatchError",
     "StreamError",
+    "UploadResult",
     "__version__",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
@@ -19,6 +20,8 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+from .functions import Functions
+from .storage import Storage
 
 __all__ = ["CloudBase"]
 
@@ -129,6 +132,16 @@ class CloudBase:
     @property
     def is_closed(self) -> bool:
         return self._transport.pool.closed
+
+    @functools.cached_property
+    def functions(self) -> Functions:
+        """Cloud functions: ``await cb.functions.invoke("name", {...})``."""
+        return Functions(self._transport)
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
+        return Storage(self._transport)
 
     def with_options(
         self,
