@@ -15,6 +15,7 @@ constant whatever the object's size.
 from __future__ import annotations
 
 import inspect
+import io
 import mimetypes
 import os
 import re
@@ -540,6 +541,8 @@ async def _make_body(
             raise InvalidRequestError(f"Cannot read {str(path)!r}: {exc}") from exc
         total = stat.st_size if size is None else size
         return _PathBody(path, chunk_size, _Progress(total, on_progress)), total
+    if isinstance(source, io.TextIOBase):
+        raise InvalidRequestError("Open the file in binary mode ('rb') to upload it.")
     read = getattr(source, "read", None)
     if read is not None and not inspect.iscoroutinefunction(read):
         file: IO[bytes] = source  # type: ignore[assignment]
