@@ -333,6 +333,7 @@ class _UploadInfo:
     authorization: str | None
     token: str | None
     cloud_object_meta: str | None
+    request_id: str | None
     extra: dict[str, Any]
 
 
@@ -357,6 +358,7 @@ def _parse_upload_info(item: Mapping[str, Any], status: int, rid: str | None) ->
         authorization=_text(item.get("authorization")),
         token=_text(item.get("token")),
         cloud_object_meta=_text(item.get("cloudObjectMeta")),
+        request_id=rid,
         extra=_extra(item, *_UPLOAD_KEYS),
     )
 
@@ -499,6 +501,13 @@ class _OneShotBody:
                 yield chunk
 
 
+def _check_callback(on_progress: ProgressCallback | None) -> None:
+    if on_progress is not None and inspect.iscoroutinefunction(on_progress):
+        raise InvalidRequestError(
+            "on_progress is called synchronously as bytes go; pass a plain function."
+        )
+
+
 def _binary(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
@@ -594,7 +603,7 @@ class ObjectStream:
         self._chunk_size = chunk_size
         self._timeout = timeout
         self._response: Response | None = None
-        self.download_url: str | None = None
+        self._url: DownloadUrl | None = None
         self.received = 0
 
     @property
@@ -609,15 +618,19 @@ class ObjectStream:
 
     @property
     def request_id(self) -> str | None:
-        return None if self._response is None else self._response.request_id
+        """The gateway's id for the download-URL call."""
+        return None if self._url is None else self._url.request_id
+
+    @property
+    def download_url(self) -> str | None:
+        return None if self._url is None else self._url.download_url
 
     @property
     def _headers(self) -> httpx.Headers:
         return httpx.Headers() if self._response is None else self._response.headers
 
     async def __aenter__(self) -> Self:
-        url = await self._storage._download_url(self.cloud_id, self._timeout)
-        self.download_url = url.download_url
+        self._url = url = await self._storage._download_url(self.cloud_id, self._timeout)
         self._response = await self._storage._transport.open_stream(
             Request(
                 "GET",
@@ -739,6 +752,7 @@ class Storage:
         can be produced again: bytes, a path (reopened) or a seekable file (rewound).
         """
         validate_cloud_path(cloud_path)
+        _check_callback(on_progress)
         if size is not None and size < 0:
             raise InvalidRequestError(f"size must be >= 0, got {size}")
         content_type = content_type or guess_content_type(cloud_path)
@@ -789,7 +803,8 @@ class Storage:
             download_url_encoded=info.download_url_encoded,
             size=sent,
             etag=put.headers.get("etag"),
-            request_id=put.request_id,
+            # The gateway's id: the object store's own ids mean nothing to CloudBase support.
+            request_id=info.request_id,
             extra=info.extra,
         )
 
@@ -862,6 +877,7 @@ class Storage:
         once complete and flushed to disk: ``to`` never holds a partial download.
         """
         validate_cloud_id(cloud_id)
+        _check_callback(on_progress)
         target = Path(to)
         if await anyio.Path(target).is_dir():
             target = target / cloud_id.rpartition("/")[2]

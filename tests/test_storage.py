@@ -134,6 +134,7 @@ async def test_upload_bytes_sends_signed_headers_to_the_upload_url(
     assert result.download_url == INFO["downloadUrl"]
     assert result.size == 5
     assert result.etag == '"e1"'
+    assert result.request_id == "r-info"  # the gateway's id, not the object store's
     assert result.extra == {"somethingNew": 1}
 
 
@@ -268,6 +269,14 @@ async def test_unsupported_sources_are_refused_before_sending(source: Any) -> No
         # Under respx.mock any request would fail the test as unmatched.
         with respx.mock, pytest.raises(InvalidRequestError):
             await cb.storage.upload("a/b.bin", source)
+
+
+async def test_an_async_progress_callback_is_refused_before_sending() -> None:
+    async def on_progress(sent: int, total: int | None) -> None: ...
+
+    async with client() as cb:
+        with respx.mock, pytest.raises(InvalidRequestError, match="plain function"):
+            await cb.storage.upload("a/b.bin", b"x", on_progress=on_progress)
 
 
 async def test_a_missing_path_is_refused_before_sending(tmp_path: Path) -> None:
@@ -473,7 +482,9 @@ class _BreaksAfter(httpx.AsyncByteStream):
 def _download_info(mock: respx.MockRouter, url: str) -> None:
     mock.post(f"{GW}/get-objects-download-info").mock(
         return_value=httpx.Response(
-            200, json=[{"cloudObjectId": "cloud://env-1.b/f.txt", "downloadUrl": url}]
+            200,
+            json=[{"cloudObjectId": "cloud://env-1.b/f.txt", "downloadUrl": url}],
+            headers={"X-Request-Id": "r-dl"},
         )
     )
 
@@ -489,6 +500,7 @@ async def test_stream_gets_the_url_without_credentials(mock: respx.MockRouter) -
         async with cb.storage.stream("cloud://env-1.b/f.txt", chunk_size=4) as body:
             chunks = [chunk async for chunk in body]
             assert (body.size, body.content_type) == (10, "text/plain")
+            assert (body.request_id, body.download_url) == ("r-dl", f"{COS}/f.txt?sign=abc")
         with pytest.raises(RuntimeError, match="async with"):
             cb.storage.stream("cloud://env-1.b/f.txt").__aiter__()
     assert chunks == [b"0123", b"4567", b"89"]
