@@ -242,3 +242,17 @@ async def test_json_and_content_together_are_refused() -> None:
 def test_encode_web_path_keeps_slashes_and_encodes_percent() -> None:
     assert encode_web_path("/a/b%20c/") == "/a/b%2520c/"
     assert encode_web_path("/") == "/"
+
+
+async def test_services_are_cached_per_client_and_copies_get_their_own(
+    mock: respx.MockRouter,
+) -> None:
+    route = mock.post(f"{FN}/fn").mock(return_value=httpx.Response(200, json=1))
+    async with client() as cb:
+        assert cb.functions is cb.functions
+        assert cb.storage is cb.storage
+        await cb.functions.invoke("fn")
+        await cb.with_options(headers={"X-Trace": "t1"}).functions.invoke("fn")
+    first, second = route.calls
+    assert "X-Trace" not in first.request.headers
+    assert second.request.headers["X-Trace"] == "t1"
