@@ -36,6 +36,7 @@ from ._errors import (
     APIError,
     APITimeoutError,
     CloudBaseError,
+    ConfigurationError,
     InvalidRequestError,
     make_api_error,
 )
@@ -295,7 +296,8 @@ def _item_error(key: str, item: Mapping[str, Any], request_id: str | None) -> It
     )
 
 
-Parser: TypeAlias = Callable[[Mapping[str, Any], int, "str | None"], T]
+#: Builds a success model from (answer item, HTTP status, request id).
+Parser: TypeAlias = Callable[[Mapping[str, Any], int, str | None], T]
 
 
 def _parse_download_url(item: Mapping[str, Any], status: int, rid: str | None) -> DownloadUrl:
@@ -703,9 +705,11 @@ class Storage:
         max_age_field: str = DEFAULT_MAX_AGE_FIELD,
     ) -> None:
         if batch_size < 1:
-            raise InvalidRequestError(f"batch_size must be >= 1, got {batch_size}")
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         if chunk_size < 1:
-            raise InvalidRequestError(f"chunk_size must be >= 1, got {chunk_size}")
+            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size}")
+        if not max_age_field:
+            raise ConfigurationError("max_age_field must be a non-empty string")
         self._transport = transport
         self.batch_size = batch_size
         self.chunk_size = chunk_size
@@ -721,9 +725,9 @@ class Storage:
         """A copy with other batch/chunk settings (same client, same pool)."""
         return Storage(
             self._transport,
-            batch_size=batch_size or self.batch_size,
-            chunk_size=chunk_size or self.chunk_size,
-            max_age_field=max_age_field or self.max_age_field,
+            batch_size=self.batch_size if batch_size is None else batch_size,
+            chunk_size=self.chunk_size if chunk_size is None else chunk_size,
+            max_age_field=self.max_age_field if max_age_field is None else max_age_field,
         )
 
     # upload ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from cloudbase_async import (
     APIConnectionError,
     APIError,
     CloudBase,
+    ConfigurationError,
     CopiedObject,
     DownloadUrl,
     InternalServerError,
@@ -539,3 +540,10 @@ async def test_download_replaces_the_target_and_reports_progress(
     assert target.read_bytes() == b"x" * 10
     assert (result.path, result.size) == (target, 10)
     assert seen == [(4, 10), (8, 10), (10, 10)]
+
+
+@pytest.mark.parametrize("options", [{"batch_size": 0}, {"chunk_size": 0}, {"max_age_field": ""}])
+async def test_bad_storage_options_are_refused(options: dict[str, Any]) -> None:
+    async with client() as cb:
+        with pytest.raises(ConfigurationError):
+            cb.storage.with_options(**options)
