@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -547,3 +548,26 @@ async def test_bad_storage_options_are_refused(options: dict[str, Any]) -> None:
     async with client() as cb:
         with pytest.raises(ConfigurationError):
             cb.storage.with_options(**options)
+
+
+class _Stalls(httpx.AsyncByteStream):
+    """A response body that sends a little, then nothing (until cancelled)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"some bytes"
+        await anyio.sleep(3600)
+        yield b"never"
+
+
+async def test_a_cancelled_download_leaves_no_partial_file(
+    mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    _download_info(mock, f"{COS}/f.txt")
+    mock.get(f"{COS}/f.txt").mock(return_value=httpx.Response(200, stream=_Stalls()))
+    async with client() as cb:
+        with anyio.move_on_after(0.3) as scope:
+            await cb.storage.with_options(chunk_size=4).download(
+                "cloud://env-1.b/f.txt", tmp_path / "f.txt"
+            )
+    assert scope.cancelled_caught
+    assert listing(tmp_path) == []

@@ -108,6 +108,16 @@ async def test_every_source_kind_round_trips(gateway_url: str, tmp_path: Path) -
         assert checked_out(cb) == 0
 
 
+async def test_leaving_a_stream_early_frees_the_connection(gateway_url: str) -> None:
+    async with client(gateway_url) as cb:
+        uploaded = await cb.storage.upload("early/exit.bin", b"z" * (3 * MiB))
+        async with cb.storage.stream(uploaded.cloud_id, chunk_size=1024) as body:
+            async for chunk in body:
+                assert chunk == b"z" * 1024
+                break
+        assert checked_out(cb) == 0  # at once, no garbage collection needed
+
+
 async def test_progress_and_download_to_directory(gateway_url: str, tmp_path: Path) -> None:
     data = random.Random(1).randbytes(3 * MiB + 5)
     calls: list[tuple[int, int | None]] = []
