@@ -20,6 +20,8 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+from .functions import Functions
+from .storage import Storage
 
 if TYPE_CHECKING:
     from .nosql import NoSQL
@@ -148,6 +150,14 @@ class CloudBase:
         from .rdb import Rdb  # imported on first use: keeps `import cloudbase_async` light
 
         return Rdb(self._transport)
+    def functions(self) -> Functions:
+        """Cloud functions: ``await cb.functions.invoke("name", {...})``."""
+        return Functions(self._transport)
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
+        return Storage(self._transport)
 
     def with_options(
         self,
