@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import attrs
 import httpx
@@ -21,11 +21,9 @@ from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
 from .functions import Functions
+from .nosql import NoSQL
+from .rdb import Rdb
 from .storage import Storage
-
-if TYPE_CHECKING:
-    from .nosql import NoSQL
-    from .rdb import Rdb
 
 __all__ = ["CloudBase"]
 
@@ -133,23 +131,23 @@ class CloudBase:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
 
-    @functools.cached_property
-    def nosql(self) -> NoSQL:
-        """The document database: ``cb.nosql.collection("todos")``."""
-        from .nosql import NoSQL
-
-        return NoSQL(self._transport)
-
     @property
     def is_closed(self) -> bool:
         return self._transport.pool.closed
 
+    # --- services: each built on first use, on this client's transport ---------------
+
     @functools.cached_property
     def rdb(self) -> Rdb:
         """The relational database REST API (PostgREST dialect)."""
-        from .rdb import Rdb  # imported on first use: keeps `import cloudbase_async` light
-
         return Rdb(self._transport)
+
+    @functools.cached_property
+    def nosql(self) -> NoSQL:
+        """The document database: ``cb.nosql.collection("todos")``."""
+        return NoSQL(self._transport)
+
+    @functools.cached_property
     def functions(self) -> Functions:
         """Cloud functions: ``await cb.functions.invoke("name", {...})``."""
         return Functions(self._transport)
