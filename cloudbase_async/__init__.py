@@ -26,6 +26,7 @@ from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
 from .ejson import ObjectId
+from .functions import FunctionResult, Functions
 from .nosql import (
     Collection,
     Database,
@@ -36,6 +37,18 @@ from .nosql import (
     UpdateResult,
 )
 from .rdb import MultipleRowsError, NoRowsError, Rdb, RdbPage, RdbResult, RowCountError
+from .storage import (
+    BatchResult,
+    CopiedObject,
+    DeletedObject,
+    DownloadedFile,
+    DownloadUrl,
+    ItemError,
+    ObjectStream,
+    Storage,
+    StorageBatchError,
+    UploadResult,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -43,6 +56,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "CaptchaRequiredError",
     "ClientClosedError",
     "ClientConfig",
@@ -51,6 +65,7 @@ __all__ = [
     "Collection",
     "ConfigurationError",
     "ConflictError",
+    "CopiedObject",
     "CredentialProvider",
     "Database",
     "DeleteResult",
@@ -62,6 +77,13 @@ __all__ = [
     "NoSQLPaths",
     "NotFoundError",
     "ObjectId",
+    "DeletedObject",
+    "DownloadUrl",
+    "DownloadedFile",
+    "FunctionResult",
+    "Functions",
+    "ItemError",
+    "ObjectStream",
     "PermissionDeniedError",
     "RateLimitError",
     "Rdb",
@@ -72,8 +94,11 @@ __all__ = [
     "RowCountError",
     "ServerTimeoutError",
     "StaticCredential",
+    "Storage",
+    "StorageBatchError",
     "StreamError",
     "Transaction",
     "UpdateResult",
+    "UploadResult",
     "__version__",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import attrs
 import httpx
@@ -20,10 +20,10 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
-
-if TYPE_CHECKING:
-    from .nosql import NoSQL
-    from .rdb import Rdb
+from .functions import Functions
+from .nosql import NoSQL
+from .rdb import Rdb
+from .storage import Storage
 
 __all__ = ["CloudBase"]
 
@@ -131,23 +131,31 @@ class CloudBase:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
 
-    @functools.cached_property
-    def nosql(self) -> NoSQL:
-        """The document database: ``cb.nosql.collection("todos")``."""
-        from .nosql import NoSQL
-
-        return NoSQL(self._transport)
-
     @property
     def is_closed(self) -> bool:
         return self._transport.pool.closed
 
+    # --- services: each built on first use, on this client's transport ---------------
+
     @functools.cached_property
     def rdb(self) -> Rdb:
         """The relational database REST API (PostgREST dialect)."""
-        from .rdb import Rdb  # imported on first use: keeps `import cloudbase_async` light
-
         return Rdb(self._transport)
+
+    @functools.cached_property
+    def nosql(self) -> NoSQL:
+        """The document database: ``cb.nosql.collection("todos")``."""
+        return NoSQL(self._transport)
+
+    @functools.cached_property
+    def functions(self) -> Functions:
+        """Cloud functions: ``await cb.functions.invoke("name", {...})``."""
+        return Functions(self._transport)
+
+    @functools.cached_property
+    def storage(self) -> Storage:
+        """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
+        return Storage(self._transport)
 
     def with_options(
         self,

@@ -8,6 +8,7 @@ mapping and logging. Services never retry, sleep, or touch httpx clients themsel
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import random
@@ -37,7 +38,15 @@ from ._errors import (
 from ._retry import is_retryable_status, parse_retry_after
 from ._version import __version__
 
-__all__ = ["Pool", "Request", "Response", "Transport", "dumps_json", "redact_url"]
+__all__ = [
+    "Pool",
+    "ReplayableBody",
+    "Request",
+    "Response",
+    "Transport",
+    "dumps_json",
+    "redact_url",
+]
 
 log: Final = logging.getLogger("cloudbase_async")
 
@@ -48,6 +57,19 @@ QueryParams: TypeAlias = (
     | None
 )
 Content: TypeAlias = bytes | AsyncIterable[bytes] | None
+
+
+class ReplayableBody(AsyncIterable[bytes], abc.ABC):
+    """A streamed request body that starts again from its first byte each time it is iterated.
+
+    Subclass it (for a file reopened per attempt, say) to let the transport retry a
+    request whose body is too large to hold in memory: httpx iterates the same object
+    again on every attempt (it only refuses to re-iterate async generators).
+    """
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
 
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
@@ -131,8 +153,8 @@ class Request:
 
     @property
     def replayable(self) -> bool:
-        """The body can be sent again (an async iterable is consumed by the first try)."""
-        return self.content is None or isinstance(self.content, bytes)
+        """The body can be sent again (a plain async iterable is consumed by the first try)."""
+        return self.content is None or isinstance(self.content, bytes | ReplayableBody)
 
 
 @attrs.define(slots=True, eq=False, repr=False)

