@@ -222,6 +222,8 @@ class BenchServer:
                     if line:
                         name, _, value = line.partition(":")
                         headers[name.strip().lower()] = value.strip()
+                if headers.get("expect", "").lower() == "100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits 1 s without it
                 request = _Request(method, target, headers, reader)
                 self.stats["requests"] += 1
                 keep = await self.route(request, writer)
