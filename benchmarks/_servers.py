@@ -207,6 +207,7 @@ class BenchServer:
         self.blobs: dict[str, int] = {}
         self.sse_cache: dict[str, bytes] = {}
         self.token_serial = 0
+        self.live_refresh = {"refresh-0"}  # refresh tokens are single-use, as CloudBase's
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -265,6 +266,7 @@ class BenchServer:
         elif path == "/_reset":
             await req.drain()
             self.stats.clear()
+            self.live_refresh = {"refresh-0"}
             writer.write(_json(200, b"{}"))
         else:
             await req.drain()
@@ -337,14 +339,25 @@ class BenchServer:
             await writer.drain()
 
     async def token(self, req: _Request, writer: asyncio.StreamWriter) -> None:
-        await req.body()
+        raw = await req.body()
         self.stats["refresh"] += 1
-        if "sleep" in req.query:
-            await asyncio.sleep(int(req.query["sleep"][0]) / 1000)
-        else:
-            await asyncio.sleep(0.02)  # a refresh is a real round trip upstream
+        await asyncio.sleep(0.02)  # a refresh is a real round trip upstream
+        used = (json.loads(raw) if raw else {}).get("refresh_token")
+        if used not in self.live_refresh:
+            self.stats["refresh_rejected"] += 1
+            error = {
+                "error": "invalid_grant",
+                "error_description": "refresh token already used",
+                "code": 400,
+                "error_code": "refresh_token_already_used",
+                "msg": "Invalid Refresh Token: Already Used",
+            }
+            writer.write(_json(400, json.dumps(error).encode()))
+            return
+        self.live_refresh.discard(used)
         self.token_serial += 1
         serial = self.token_serial
+        self.live_refresh.add(f"refresh-{serial}")
         now = int(time.time())
         body = {
             "token_type": "Bearer",
