@@ -120,6 +120,8 @@ async def _one(
         "rejected": stats.get("refresh_rejected", 0),
         "errors": errors,
         "added_ms": (expired_s - fresh_s) * 1000,
+        "expired_ms": expired_s * 1000,
+        "fresh_ms": fresh_s * 1000,
         "fresh_errors": fresh_errors,
     }
 
@@ -152,6 +154,13 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
         return {name: [r[key] for r in v] for name, v in runs.items()}
 
     refreshes, added = col("refreshes"), col("added_ms")
+    expired_ms, fresh_ms = col("expired_ms"), col("fresh_ms")
+    calls_note = (
+        f"{OURS_CALLS}: the storm took {median(expired_ms[OURS_CALLS]):.0f} ms on the "
+        f"expired session and {median(fresh_ms[OURS_CALLS]):.0f} ms on a fresh one; both "
+        "are dominated by the HTTP calls themselves (see #4), so no difference is shown"
+    )
+    del added[OURS_CALLS]
     errors, rejected = col("errors"), col("rejected")
     note = "; ".join(
         f"{name}: {int(sum(errors[name]))} failed calls, "
@@ -179,13 +188,15 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
         ),
         Result(
             BENCH,
-            f"added latency of the storm ({n:,} callers, 20 ms refresh) over a fresh session",
+            f"added latency: {n:,} get_session() on an expired session (20 ms refresh) "
+            "minus the same on a fresh one",
             "ms",
             "lower",
             first_ours({k: median(v) for k, v in added.items()}),
             first_ours({k: spread(v) for k, v in added.items()}),  # type: ignore[arg-type]
             "reported",
             None,
+            calls_note,
         ),
     ]
 
