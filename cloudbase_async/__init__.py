@@ -25,11 +25,23 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .auth import (
+    Auth,
+    AuthEvent,
+    FileStore,
+    MemoryStore,
+    Session,
+    SessionStore,
+    User,
+    Verification,
+)
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Auth",
+    "AuthEvent",
     "AuthenticationError",
     "BadRequestError",
     "CaptchaRequiredError",
@@ -40,15 +52,21 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CredentialProvider",
+    "FileStore",
     "InternalServerError",
     "InvalidRequestError",
+    "MemoryStore",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "Response",
     "RetryPolicy",
     "ServerTimeoutError",
+    "Session",
+    "SessionStore",
     "StaticCredential",
     "StreamError",
+    "User",
+    "Verification",
     "__version__",
 ]

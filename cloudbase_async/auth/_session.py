@@ -48,7 +48,7 @@ from ._events import AuthStateCallback, Emitter, Subscription
 from ._models import AuthEvent, Session, TokenResponse
 from ._store import MemoryStore, SessionStore
 
-__all__ = ["DEFAULT_REFRESH_MARGIN", "SessionManager"]
+__all__ = ["DEFAULT_REFRESH_MARGIN", "Issued", "SessionManager"]
 
 log: Final = logging.getLogger("cloudbase_async")
 
@@ -71,7 +71,7 @@ class _Flight:
 
 
 @attrs.frozen
-class _Issued:
+class Issued:
     """When a token request was sent, on both clocks: expiry counts from here."""
 
     monotonic: float
@@ -161,6 +161,11 @@ class SessionManager:
             return session
         return await self._refresh(session)
 
+    async def stored_session(self) -> Session | None:
+        """The current session as stored, without refreshing it."""
+        await self._ensure_loaded()
+        return self._session
+
     async def refresh(self) -> Session:
         """Refresh now, whatever the expiry (joins a refresh already running)."""
         await self._ensure_loaded()
@@ -177,7 +182,7 @@ class SessionManager:
     async def install(
         self,
         tokens: TokenResponse,
-        issued: _Issued,
+        issued: Issued,
         event: AuthEvent = AuthEvent.SIGNED_IN,
     ) -> Session:
         """Make the session these tokens describe the current one and announce it."""
@@ -235,12 +240,12 @@ class SessionManager:
     def client_params(self) -> dict[str, str]:
         return {"client_id": self.client_id}
 
-    def issued_now(self) -> _Issued:
-        return _Issued(self._clock(), self._wall_clock())
+    def issued_now(self) -> Issued:
+        return Issued(self._clock(), self._wall_clock())
 
     async def sign_in_anonymously(
         self, transport: Transport, *, provider_token: str | None = None
-    ) -> tuple[TokenResponse, _Issued]:
+    ) -> tuple[TokenResponse, Issued]:
         """``POST /signin/anonymously`` (used by ``Auth`` and by anonymous re-login)."""
         body: dict[str, Any] = {}
         if provider_token is not None:
@@ -376,7 +381,7 @@ class SessionManager:
         )
         return event, None
 
-    async def _request_refresh(self, refresh_token: str) -> tuple[TokenResponse, _Issued]:
+    async def _request_refresh(self, refresh_token: str) -> tuple[TokenResponse, Issued]:
         body: dict[str, Any] = {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
