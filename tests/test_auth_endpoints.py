@@ -612,6 +612,33 @@ async def test_2xx_bodies_that_carry_an_error_raise(
     assert getattr(info.value, "code", None) == code
 
 
+async def test_captcha_flow(cb: CloudBase, mock: respx.MockRouter) -> None:
+    data = mock.post(f"{AUTH}/captcha/data").mock(
+        return_value=httpx.Response(200, json={"token": "ct-1", "data": "data:image/png;base64,xx"})
+    )
+    challenge = await cb.auth.request_captcha(redirect_uri="https://app/", state="s1")
+    sent = data.calls.last.request
+    assert_public_call(sent)
+    assert body_of(sent) == {"state": "s1", "redirect_uri": "https://app/"}
+    assert challenge.data == "data:image/png;base64,xx"
+    assert "ct-1" not in repr(challenge)
+
+    verify = mock.post(f"{AUTH}/captcha/data/verify").mock(
+        return_value=httpx.Response(200, json={"captcha_token": "cap-9", "expires_in": 600})
+    )
+    solved = await cb.auth.verify_captcha(challenge.token, "ab12")
+    sent = verify.calls.last.request
+    assert_public_call(sent)
+    assert body_of(sent) == {"token": "ct-1", "key": "ab12"}
+    assert solved.captcha_token == "cap-9"
+
+    send = mock.post(f"{AUTH}/verification").mock(
+        return_value=httpx.Response(200, json={"verification_id": "v", "is_user": True})
+    )
+    await cb.auth.send_verification(email="a@example.com", captcha_token=solved.captcha_token)
+    assert send.calls.last.request.headers["x-captcha-token"] == "cap-9"
+
+
 async def test_captcha_required_says_what_to_do(cb: CloudBase, mock: respx.MockRouter) -> None:
     mock.post(f"{AUTH}/verification").mock(
         return_value=httpx.Response(

@@ -3,6 +3,8 @@
 from ._events import AuthStateCallback, Subscription
 from ._models import (
     AuthEvent,
+    CaptchaChallenge,
+    CaptchaToken,
     Provider,
     Session,
     SudoToken,
@@ -24,6 +26,8 @@ __all__ = [
     "Auth",
     "AuthEvent",
     "AuthStateCallback",
+    "CaptchaChallenge",
+    "CaptchaToken",
     "FileStore",
     "MemoryStore",
     "OtpSignIn",

@@ -18,6 +18,8 @@ from .._credentials import redact
 
 __all__ = [
     "AuthEvent",
+    "CaptchaChallenge",
+    "CaptchaToken",
     "Provider",
     "Session",
     "SudoToken",
@@ -136,6 +138,25 @@ class SudoToken:
     """Short-lived permission (900 s) for sensitive changes: password, account deletion."""
 
     sudo_token: str = attrs.field(repr=_redacted)
+    expires_in: float | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class CaptchaChallenge:
+    """A captcha to show the user (``data``, typically an image); answer it with
+    :meth:`Auth.verify_captcha` using ``token``."""
+
+    token: str = attrs.field(repr=_redacted)
+    data: str | None = attrs.field(default=None, repr=False)
+    extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen
+class CaptchaToken:
+    """A solved captcha: pass ``captcha_token`` to the call that asked for it."""
+
+    captcha_token: str = attrs.field(repr=_redacted)
     expires_in: float | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 

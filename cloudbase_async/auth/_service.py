@@ -22,6 +22,8 @@ from .._transport import UNSET, Request, Transport
 from ._api import bearer, jwt_claims, mapping, read_body
 from ._events import AuthStateCallback, Subscription
 from ._models import (
+    CaptchaChallenge,
+    CaptchaToken,
     Provider,
     Session,
     SudoToken,
@@ -327,6 +329,31 @@ class Auth:
         return await self._sign_in(
             "/signin/with/provider", {"provider_token": _token(provider_token, "provider_token")}
         )
+
+    # -- captcha ---------------------------------------------------------------------
+
+    async def request_captcha(self, *, redirect_uri: str, state: str = "") -> CaptchaChallenge:
+        """Get a captcha to show the user after a :class:`~cloudbase_async.CaptchaRequiredError`."""
+        data = await self._call(
+            "POST",
+            "/captcha/data",
+            json={"state": state, "redirect_uri": redirect_uri},
+            authenticated=False,
+            # Safe to repeat: asking again only produces a fresh captcha.
+            retry_safe=True,
+        )
+        return structure(data, CaptchaChallenge)
+
+    async def verify_captcha(self, token: str, answer: str) -> CaptchaToken:
+        """Check the user's answer; pass the result's ``captcha_token`` as ``captcha_token=``
+        to the call that was refused."""
+        data = await self._call(
+            "POST",
+            "/captcha/data/verify",
+            json={"token": _token(token, "token"), "key": answer},
+            authenticated=False,
+        )
+        return structure(data, CaptchaToken)
 
     # -- the session -----------------------------------------------------------------
 
