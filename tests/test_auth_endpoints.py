@@ -12,6 +12,7 @@ import pytest_asyncio
 import respx
 
 from cloudbase_async import (
+    APIError,
     AuthenticationError,
     AuthEvent,
     BadRequestError,
@@ -686,3 +687,17 @@ async def test_with_access_token_copy_has_a_fixed_identity(
     await user_cb.auth.sign_out()
     assert body_of(revoke.calls.last.request) == {"token": "tok-user-2"}
     assert (await cb.auth.get_session()) is not None  # the family is untouched
+
+
+@pytest.mark.parametrize(
+    "response",
+    [httpx.Response(200, json={}), httpx.Response(200, text="<html>gateway</html>")],
+)
+async def test_an_unexpected_2xx_body_is_an_api_error(
+    cb: CloudBase, mock: respx.MockRouter, response: httpx.Response
+) -> None:
+    mock.post(f"{AUTH}/signin").mock(return_value=response)
+    with pytest.raises(APIError, match="unexpected body") as info:
+        await cb.auth.sign_in_with_password(username="a", password="b")
+    assert info.value.status_code == 200
+    assert await cb.auth.get_session() is None

@@ -6,12 +6,15 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from .._errors import make_api_error
+from .._convert import structure
+from .._errors import APIError, make_api_error
 from .._transport import Response
 
-__all__ = ["basic_auth", "bearer", "jwt_claims", "mapping", "read_body"]
+T = TypeVar("T")
+
+__all__ = ["basic_auth", "bearer", "jwt_claims", "mapping", "read_body", "read_model"]
 
 #: Prefix of the ``Authorization`` value for user tokens.
 BEARER: Final = "Bearer "
@@ -42,6 +45,21 @@ def read_body(response: Response) -> Any:
         error = make_api_error(response.status_code, dict(body), request_id=response.request_id)
         raise error
     return body
+
+
+def read_model(response: Response, cls: type[T]) -> T:
+    """The 2xx body as ``cls``; a body of another shape is an :class:`APIError`, not a
+    converter exception leaking out of the SDK."""
+    body = read_body(response)
+    try:
+        return structure(body, cls)
+    except Exception as exc:
+        raise APIError(
+            f"The auth service answered with an unexpected body for {cls.__name__}.",
+            status_code=response.status_code,
+            request_id=response.request_id,
+            body=body,
+        ) from exc
 
 
 def mapping(body: Any) -> Mapping[str, Any]:

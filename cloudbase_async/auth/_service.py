@@ -10,7 +10,7 @@ when needed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -18,8 +18,8 @@ import attrs
 from .._convert import structure
 from .._credentials import StaticCredential
 from .._errors import AuthenticationError, InvalidRequestError
-from .._transport import UNSET, Request, Transport
-from ._api import bearer, jwt_claims, mapping, read_body
+from .._transport import UNSET, Request, Response, Transport
+from ._api import bearer, jwt_claims, mapping, read_body, read_model
 from ._events import AuthStateCallback, Subscription
 from ._models import (
     CaptchaChallenge,
@@ -39,6 +39,8 @@ from ._phone import normalize_phone_number
 from ._session import Issued, SessionManager
 
 __all__ = ["Auth", "OtpSignIn"]
+
+T = TypeVar("T")
 
 _TARGETS: Final = frozenset({"ANY", "USER", "NOT_USER", "CUR_USER"})
 _CAPTCHA_HEADER: Final = "x-captcha-token"
@@ -135,7 +137,7 @@ class Auth:
         """This client's identity is the family's session (not a fixed token)."""
         return self._transport.credentials is self._manager
 
-    async def _call(
+    async def _send(
         self,
         method: str,
         path: str,
@@ -146,7 +148,7 @@ class Auth:
         authenticated: bool = True,
         basic: bool = False,
         retry_safe: bool | None = None,
-    ) -> Any:
+    ) -> Response:
         query = dict(params or {})
         if not authenticated:
             # The SDK names the client on every call that carries no user token.
@@ -165,7 +167,15 @@ class Auth:
                 retry_safe=retry_safe,
             )
         )
-        return read_body(response)
+        return response
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send and return the decoded 2xx body (errors in a 2xx body raise)."""
+        return read_body(await self._send(method, path, **kwargs))
+
+    async def _model(self, cls: type[T], method: str, path: str, **kwargs: Any) -> T:
+        """Send and return the 2xx body as ``cls``."""
+        return read_model(await self._send(method, path, **kwargs), cls)
 
     async def _sign_in(
         self, path: str, body: Mapping[str, Any], *, captcha_token: str | None = None
@@ -174,8 +184,10 @@ class Auth:
         headers = {_CAPTCHA_HEADER: captcha_token} if captcha_token else None
         # Not retry-safe: every answered sign-in creates a login on the server (they
         # count against the per-user login limit) and may use up a one-time token.
-        data = await self._call("POST", path, json=dict(body), headers=headers, authenticated=False)
-        return await self._adopt(structure(data, TokenResponse), issued)
+        tokens = await self._model(
+            TokenResponse, "POST", path, json=dict(body), headers=headers, authenticated=False
+        )
+        return await self._adopt(tokens, issued)
 
     async def _adopt(self, tokens: TokenResponse, issued: Issued) -> Session:
         if self._bound:
@@ -225,14 +237,14 @@ class Auth:
         headers = {_CAPTCHA_HEADER: captcha_token} if captcha_token else None
         # Not retry-safe: a repeat sends a second message and counts against the
         # send-rate limit.
-        data = await self._call(
+        return await self._model(
+            Verification,
             "POST",
             "/verification",
             json=body,
             headers=headers,
             authenticated=target == "CUR_USER",
         )
-        return structure(data, Verification)
 
     async def verify(self, verification_id: str, code: str) -> VerificationToken:
         """Check a code received from :meth:`send_verification`; the token it returns
@@ -241,13 +253,13 @@ class Auth:
             raise InvalidRequestError("verify() needs the verification_id and the code.")
         # Not retry-safe: a code is single-use; a repeat after the server accepted it
         # would report a wrong code.
-        data = await self._call(
+        return await self._model(
+            VerificationToken,
             "POST",
             "/verification/verify",
             json={"verification_id": verification_id, "verification_code": code},
             authenticated=False,
         )
-        return structure(data, VerificationToken)
 
     async def sign_in_with_verification(
         self, verification_token: str | VerificationToken
@@ -334,7 +346,8 @@ class Auth:
 
     async def request_captcha(self, *, redirect_uri: str, state: str = "") -> CaptchaChallenge:
         """Get a captcha to show the user after a :class:`~cloudbase_async.CaptchaRequiredError`."""
-        data = await self._call(
+        return await self._model(
+            CaptchaChallenge,
             "POST",
             "/captcha/data",
             json={"state": state, "redirect_uri": redirect_uri},
@@ -342,18 +355,17 @@ class Auth:
             # Safe to repeat: asking again only produces a fresh captcha.
             retry_safe=True,
         )
-        return structure(data, CaptchaChallenge)
 
     async def verify_captcha(self, token: str, answer: str) -> CaptchaToken:
         """Check the user's answer; pass the result's ``captcha_token`` as ``captcha_token=``
         to the call that was refused."""
-        data = await self._call(
+        return await self._model(
+            CaptchaToken,
             "POST",
             "/captcha/data/verify",
             json={"token": _token(token, "token"), "key": answer},
             authenticated=False,
         )
-        return structure(data, CaptchaToken)
 
     # -- the session -----------------------------------------------------------------
 
@@ -498,7 +510,7 @@ class Auth:
 
     async def get_user(self) -> User:
         """The signed-in user's profile."""
-        return structure(mapping(await self._call("GET", "/user/me")), User)
+        return await self._model(User, "GET", "/user/me")
 
     async def update_user(
         self,
@@ -547,7 +559,7 @@ class Auth:
             if password is not None
             else {"verification_token": _token(verification_token or "", "verification_token")}
         )
-        return structure(await self._call("POST", "/user/sudo", json=body), SudoToken)
+        return await self._model(SudoToken, "POST", "/user/sudo", json=body)
 
     async def change_password(
         self,

@@ -43,7 +43,7 @@ from .._convert import structure, unstructure
 from .._credentials import CredentialProvider, redact
 from .._errors import APIError, AuthenticationError
 from .._transport import Request, Transport
-from ._api import basic_auth, bearer, read_body
+from ._api import basic_auth, bearer, read_model
 from ._events import AuthStateCallback, Emitter, Subscription
 from ._models import AuthEvent, Session, TokenResponse
 from ._store import MemoryStore, SessionStore
@@ -265,7 +265,7 @@ class SessionManager:
                 retry_safe=True,
             )
         )
-        return structure(read_body(response), TokenResponse), issued
+        return read_model(response, TokenResponse), issued
 
     # -- internals -------------------------------------------------------------------
 
@@ -403,7 +403,7 @@ class SessionManager:
                 retry_safe=False,
             )
         )
-        return structure(read_body(response), TokenResponse), issued
+        return read_model(response, TokenResponse), issued
 
     def __repr__(self) -> str:
         state = "none" if self._session is None else f"user={self._session.user_id!r}"
