@@ -278,3 +278,11 @@ async def test_tokens_never_reach_reprs_logs_or_errors(
     for secret in SECRETS:
         assert secret not in joined, secret
     assert "<redacted>" in repr(session)
+
+
+async def test_credentials_kind_follows_the_session(cb: CloudBase, mock: respx.MockRouter) -> None:
+    assert cb._manager.kind == "publishable_key"
+    await cb.auth.set_session(access_token="at-1", expires_in=3600)
+    assert cb._manager.kind == "access_token"
+    async with CloudBase(env="env-1") as bare:
+        assert bare._manager.kind is None

@@ -34,13 +34,13 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import anyio
 import attrs
 
 from .._convert import structure, unstructure
-from .._credentials import CredentialProvider, redact
+from .._credentials import CredentialKind, CredentialProvider, redact
 from .._errors import APIError, AuthenticationError
 from .._transport import Request, Transport
 from ._api import basic_auth, bearer, read_model
@@ -145,6 +145,14 @@ class SessionManager:
     def current(self) -> Session | None:
         """The session as held now, without loading or refreshing."""
         return self._session
+
+    @property
+    def kind(self) -> CredentialKind | None:
+        """What is sent now: ``"access_token"`` (the session's) or the fallback's kind."""
+        if self._session is not None:
+            return "access_token"
+        kind = getattr(self.fallback, "kind", None)
+        return cast("CredentialKind | None", kind)
 
     @property
     def has_client_secret(self) -> bool:
