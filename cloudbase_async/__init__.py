@@ -25,6 +25,16 @@ from ._errors import (
 from ._retry import RetryPolicy
 from ._transport import Response
 from ._version import __version__
+from .auth import (
+    Auth,
+    AuthEvent,
+    FileStore,
+    MemoryStore,
+    Session,
+    SessionStore,
+    User,
+    Verification,
+)
 from .ejson import ObjectId
 from .functions import FunctionResult, Functions
 from .nosql import (
@@ -54,6 +64,8 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Auth",
+    "AuthEvent",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
@@ -75,6 +87,8 @@ __all__ = [
     "NoRowsError",
     "NoSQL",
     "NoSQLPaths",
+    "FileStore",
+    "MemoryStore",
     "NotFoundError",
     "ObjectId",
     "DeletedObject",
@@ -93,6 +107,8 @@ __all__ = [
     "RetryPolicy",
     "RowCountError",
     "ServerTimeoutError",
+    "Session",
+    "SessionStore",
     "StaticCredential",
     "Storage",
     "StorageBatchError",
@@ -100,5 +116,7 @@ __all__ = [
     "Transaction",
     "UpdateResult",
     "UploadResult",
+    "User",
+    "Verification",
     "__version__",
 ]

@@ -121,6 +121,14 @@ class CaptchaRequiredError(APIError):
     ``x-captcha-token`` header (``cb.with_options(headers={"x-captcha-token": token})``).
     """
 
+    def __str__(self) -> str:
+        # Say what to do, not only what happened: this error is the caller's next step.
+        return (
+            f"{super().__str__()} - the server wants a captcha before this call: have "
+            "the user solve one, then repeat the call with its token (captcha_token= on "
+            "sign-in and verification calls, or the x-captcha-token header)."
+        )
+
 
 class PermissionDeniedError(APIError):
     """HTTP 403, or a code saying this identity may not do this."""
