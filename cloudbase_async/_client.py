@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
@@ -19,6 +20,10 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+
+if TYPE_CHECKING:
+    from .ai import AI
+    from .cloudrun import CloudRun
 
 __all__ = ["CloudBase"]
 
@@ -125,6 +130,20 @@ class CloudBase:
     def credentials(self) -> CredentialProvider:
         """Where this client's ``Authorization`` header comes from."""
         return self._transport.credentials
+
+    @functools.cached_property
+    def ai(self) -> AI:
+        """The AI model API: ``cb.ai.chat.completions.create/stream``, raw paths."""
+        from .ai import AI
+
+        return AI(self._transport)
+
+    @functools.cached_property
+    def cloudrun(self) -> CloudRun:
+        """CloudRun services: ``cb.cloudrun.request(...)`` and ``.stream(...)``."""
+        from .cloudrun import CloudRun
+
+        return CloudRun(self._transport)
 
     @property
     def is_closed(self) -> bool:

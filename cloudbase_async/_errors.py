@@ -34,7 +34,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerTimeoutError",
+    "StreamClosedError",
     "StreamError",
+    "StreamInterruptedError",
 ]
 
 
@@ -192,6 +194,19 @@ class APITimeoutError(APIConnectionError):
         partial: object = None,
     ) -> None:
         super().__init__(message, request_id=request_id, partial=partial)
+
+
+class StreamInterruptedError(APIConnectionError):
+    """A stream that had started ended early: the connection broke, or the server
+    finished the body before the stream's own end marker.
+
+    ``partial`` holds what the stream delivered before it was cut (for AI chat, the
+    :class:`~cloudbase_async.ai.ChatCompletion` assembled so far).
+    """
+
+
+class StreamClosedError(CloudBaseError, RuntimeError):
+    """A stream was used after it was closed (its ``async with`` block ended)."""
 
 
 # Codes whose meaning is clearer than the HTTP status they arrive with (NoSQL sends rate
