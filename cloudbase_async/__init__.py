@@ -20,9 +20,12 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerTimeoutError,
+    StreamClosedError,
     StreamError,
+    StreamInterruptedError,
 )
 from ._retry import RetryPolicy
+from ._sse import EventSource, EventTooLargeError, ServerSentEvent
 from ._transport import Response
 from ._version import __version__
 
@@ -40,6 +43,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CredentialProvider",
+    "EventSource",
+    "EventTooLargeError",
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
@@ -47,8 +52,11 @@ __all__ = [
     "RateLimitError",
     "Response",
     "RetryPolicy",
+    "ServerSentEvent",
     "ServerTimeoutError",
     "StaticCredential",
+    "StreamClosedError",
     "StreamError",
+    "StreamInterruptedError",
     "__version__",
 ]
