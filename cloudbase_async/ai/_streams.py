@@ -96,7 +96,14 @@ async def _open(transport: Transport, request: Request) -> Response:
 class _OwnedStream:
     """Opening on ``__aenter__``, closing on ``__aexit__`` / ``aclose``."""
 
-    __slots__ = ("_closed", "_events", "_idle_timeout", "_max_event_size", "_pending")
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_events",
+        "_idle_timeout",
+        "_max_event_size",
+        "_pending",
+    )
 
     def __init__(
         self,
