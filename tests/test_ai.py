@@ -210,11 +210,10 @@ async def test_model_and_messages_are_required(cb: CloudBase) -> None:
     ],
 )
 async def test_bad_provider_or_path_is_refused(cb: CloudBase, provider: str, path: str) -> None:
-    with respx.mock:  # nothing may be sent
-        with pytest.raises(InvalidRequestError):
-            await cb.ai.chat.completions.create(
-                provider=provider, path=path, model="m", messages=MESSAGES
-            )
+    with respx.mock, pytest.raises(InvalidRequestError):  # nothing may be sent
+        await cb.ai.chat.completions.create(
+            provider=provider, path=path, model="m", messages=MESSAGES
+        )
 
 
 @respx.mock
@@ -435,7 +434,7 @@ async def test_error_frame_raises_stream_error_with_partial(
 ) -> None:
     respx.post(CHAT).mock(return_value=stream_reply(sse(chunk("par"), chunk("tial"), frame)))
     got = []
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(StreamError) as info:  # noqa: PT012 - the whole block is under test
         async with cb.ai.chat.completions.stream(model="m", messages=MESSAGES) as stream:
             async for c in stream:
                 got.append(c)

@@ -170,9 +170,8 @@ async def test_get_is_retried_on_503(cb: CloudBase) -> None:
 
 @pytest.mark.asyncio
 async def test_invalid_name_sends_nothing(cb: CloudBase) -> None:
-    with respx.mock:
-        with pytest.raises(InvalidRequestError):
-            await cb.cloudrun.request("-bad", "GET", "/")
+    with respx.mock, pytest.raises(InvalidRequestError):
+        await cb.cloudrun.request("-bad", "GET", "/")
 
 
 @pytest.mark.asyncio
