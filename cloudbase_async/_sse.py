@@ -19,12 +19,13 @@ What an event *means* (``[DONE]``, error frames, JSON) is left to the callers.
 
 from __future__ import annotations
 
+import json
+import time
 from collections import deque
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import anyio
-import attrs
 import httpx
 
 from ._errors import (
@@ -43,6 +44,7 @@ __all__ = [
     "EventTooLargeError",
     "SSEDecoder",
     "ServerSentEvent",
+    "stream_timeout",
 ]
 
 #: Seconds of silence (no event; comments do not count) before a stream is given up.
@@ -55,13 +57,13 @@ _LF: Final = b"\n"
 _CR: Final = b"\r"
 
 
-@attrs.frozen
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One dispatched event: ``data`` lines joined with ``\\n``.
 
     ``event`` is ``"message"`` when the stream named none; ``id`` is the last event id
     seen (it persists across events, as the spec says); ``retry`` the reconnection time
-    in milliseconds if this event set one.
+    in milliseconds if this event set one. (An immutable named tuple: one is built per
+    event, and a tuple is the cheapest immutable object Python builds.)
     """
 
     data: str
@@ -71,8 +73,6 @@ class ServerSentEvent:
 
     def json(self) -> Any:
         """``data`` decoded as JSON."""
-        import json
-
         return json.loads(self.data)
 
 
@@ -166,8 +166,20 @@ class SSEDecoder:
             if len(tail) > self._max:
                 self._too_large(len(tail))
             line += tail
+        limit = self._max
         for one in lines:
-            self._line_done(one, events)
+            # The two lines nearly every event is made of, inline; the rest below.
+            if one[:6] == b"data: ":
+                value = one[6:]
+                size = self._size + len(value) + 1
+                if size > limit:
+                    self._too_large(size)
+                self._size = size
+                self._data.append(value)
+            elif not one and self._data:
+                events.append(self._dispatch())
+            else:
+                self._line_done(one, events)
         return events
 
     def _line_done(self, line: bytes, events: list[ServerSentEvent]) -> None:
@@ -215,6 +227,23 @@ class SSEDecoder:
         )
 
 
+def _read_timeout(response: Response) -> float:
+    """The read timeout httpx applies to each read of this response (inf if none)."""
+    timeouts = response.http.request.extensions.get("timeout") or {}
+    read = timeouts.get("read")
+    return float("inf") if read is None else float(read)
+
+
+def stream_timeout(timeout: httpx.Timeout, idle_timeout: float | None) -> httpx.Timeout:
+    """``timeout`` with its read timeout lowered to ``idle_timeout``, so a silent stream
+    fails at the idle deadline without a timer per read (see :class:`EventSource`)."""
+    if idle_timeout is None or (timeout.read is not None and timeout.read <= idle_timeout):
+        return timeout
+    return httpx.Timeout(
+        connect=timeout.connect, read=idle_timeout, write=timeout.write, pool=timeout.pool
+    )
+
+
 def _idle_error(idle_timeout: float, request_id: str | None) -> APITimeoutError:
     return APITimeoutError(
         f"No event arrived for {idle_timeout:g} s (idle_timeout); the stream was closed.",
@@ -255,6 +284,7 @@ class EventSource:
         "_decoder",
         "_exhausted",
         "_idle",
+        "_reads_bounded",
         "_ready",
         "ended_incomplete",
         "response",
@@ -275,6 +305,7 @@ class EventSource:
         self._ready: deque[ServerSentEvent] = deque()
         self._idle = idle_timeout
         self._deadline: float | None = None
+        self._reads_bounded = idle_timeout is not None and _read_timeout(response) <= idle_timeout
         self._closed = False
         self._exhausted = False
         self.ended_incomplete = False
@@ -314,22 +345,35 @@ class EventSource:
         chunks = self._chunks
         decoder = self._decoder
         idle = self._idle
+        # Two ways to bound the silence between events. When every read is already
+        # bounded by httpx's read timeout <= idle_timeout (the AI streams set it so), a
+        # silent connection fails by ReadTimeout at the deadline, and comments are
+        # caught by a clock check per read: cheap, and fires at the deadline or at the
+        # first keep-alive after it. Otherwise each read runs in a cancel scope with the
+        # deadline: exact, but a timer per read (several microseconds on asyncio).
+        scoped = idle is not None and not self._reads_bounded
         if idle is not None and self._deadline is None:
-            self._deadline = anyio.current_time() + idle
+            self._deadline = (anyio.current_time() if scoped else time.monotonic()) + idle
         while True:
             try:
-                if idle is None:
-                    chunk = await chunks.__anext__()
-                else:
+                if scoped:
                     with anyio.CancelScope(deadline=self._deadline) as scope:  # type: ignore[arg-type]
                         chunk = await chunks.__anext__()
                     if scope.cancelled_caught:
+                        raise _idle_error(idle, self.response.request_id)  # type: ignore[arg-type]
+                else:
+                    chunk = await chunks.__anext__()
+                    if idle is not None and time.monotonic() >= self._deadline:  # type: ignore[operator]
                         raise _idle_error(idle, self.response.request_id)
             except StopAsyncIteration:
                 self.ended_incomplete = decoder.pending
                 self._exhausted = True
                 await self.aclose()
                 return
+            except httpx.ReadTimeout as exc:
+                if idle is not None and self._reads_bounded:
+                    raise _idle_error(idle, self.response.request_id) from exc
+                raise _read_error(exc, self.response.request_id) from exc
             except httpx.TransportError as exc:
                 raise _read_error(exc, self.response.request_id) from exc
             try:
@@ -339,7 +383,7 @@ class EventSource:
                 raise
             if events:
                 if idle is not None:
-                    self._deadline = anyio.current_time() + idle
+                    self._deadline = (anyio.current_time() if scoped else time.monotonic()) + idle
                 self._ready.extend(events)
                 return
 

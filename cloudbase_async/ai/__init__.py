@@ -15,10 +15,12 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import cattrs
+import httpx
 
+from .._config import as_timeout
 from .._convert import structure
 from .._errors import APIError, InvalidRequestError
-from .._sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE
+from .._sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_timeout
 from .._transport import Request, Response, Transport
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import (
@@ -101,6 +103,13 @@ def _chat_body(
     return {**params, "model": model, "messages": list(messages)}
 
 
+def _stream_timeout(
+    transport: Transport, timeout: float | httpx.Timeout | None, idle_timeout: float | None
+) -> httpx.Timeout:
+    base = transport.config.timeout if timeout is None else as_timeout(timeout)
+    return stream_timeout(base, idle_timeout)
+
+
 def _as_dict(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError(f"expected a JSON object, got {type(data).__name__}")
@@ -122,7 +131,7 @@ class Completions:
         messages: Iterable[Mapping[str, Any]] | None = None,
         provider: str = DEFAULT_PROVIDER,
         path: str = CHAT_PATH,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-call HTTP timeout
+        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - per-call HTTP timeout
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> ChatCompletion:
@@ -170,7 +179,7 @@ class Completions:
         path: str = CHAT_PATH,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> ChatCompletionStream:
@@ -190,7 +199,7 @@ class Completions:
             json=body,
             headers={**(headers or {}), **_STREAM_HEADERS},
             retry_on_status=_RETRY_ON_STATUS,
-            timeout=timeout,
+            timeout=_stream_timeout(self._transport, timeout, idle_timeout),
         )
         return ChatCompletionStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size
@@ -221,7 +230,7 @@ class AI:
         path: str,
         json: Any,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per-call HTTP timeout
+        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - per-call HTTP timeout
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """POST ``json`` to any AI path (``v1/messages``, ``responses``,
@@ -254,7 +263,7 @@ class AI:
         *,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> AIEventStream:
         """Stream raw server-sent events from any AI path: ``async with`` it, then
@@ -269,7 +278,7 @@ class AI:
             json={**json, "stream": True},
             headers={**(headers or {}), **_STREAM_HEADERS},
             retry_on_status=_RETRY_ON_STATUS,
-            timeout=timeout,
+            timeout=_stream_timeout(self._transport, timeout, idle_timeout),
         )
         return AIEventStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size

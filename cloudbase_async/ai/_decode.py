@@ -54,8 +54,6 @@ def _int(value: Any) -> int:
 
 
 def _extra(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    if known.issuperset(data):
-        return {}
     return {key: value for key, value in data.items() if key not in known}
 
 
@@ -64,7 +62,7 @@ def _structure_usage(data: Mapping[str, Any]) -> Usage:
         _int(data.get("prompt_tokens")),
         _int(data.get("completion_tokens")),
         _int(data.get("total_tokens")),
-        _extra(data, _USAGE_KEYS),
+        {} if _USAGE_KEYS.issuperset(data) else _extra(data, _USAGE_KEYS),
     )
 
 
@@ -77,17 +75,30 @@ def _structure_delta(data: Mapping[str, Any]) -> ChoiceDelta:
         _str(data.get("content")),
         _str(data.get("reasoning_content")),
         converter.structure(tool_calls, list[ToolCallDelta]) if tool_calls else None,
-        _extra(data, _DELTA_KEYS),
+        {} if _DELTA_KEYS.issuperset(data) else _extra(data, _DELTA_KEYS),
     )
 
 
 def _structure_choice(data: Mapping[str, Any]) -> ChunkChoice:
-    delta = data.get("delta")
+    get = data.get
+    delta = get("delta")
+    index = get("index", 0)
+    finish = get("finish_reason")
+    if not delta:
+        delta = ChoiceDelta()
+    elif len(delta) == 1 and "content" in delta:  # the common case: a bare content delta
+        content = delta["content"]
+        delta = ChoiceDelta(
+            None, content if content is None or type(content) is str else str(content)
+        )
+    else:
+        delta = _structure_delta(delta)
     return ChunkChoice(
-        _int(data.get("index")),
-        _structure_delta(delta) if delta else ChoiceDelta(),
-        _str(data.get("finish_reason")),
-        _extra(data, _CHOICE_KEYS),
+        index if type(index) is int else int(index or 0),
+        delta,
+        finish if finish is None or type(finish) is str else str(finish),
+        get("logprobs"),
+        {} if _CHOICE_KEYS.issuperset(data) else _extra(data, _CHOICE_KEYS),
     )
 
 
@@ -95,17 +106,24 @@ def structure_chunk(data: Mapping[str, Any]) -> ChatCompletionChunk:
     """A decoded ``chat.completion.chunk`` object as a :class:`ChatCompletionChunk`.
 
     Raises ``TypeError``/``ValueError``/``AttributeError`` for shapes that are not one.
+    (Written out by hand, with the type checks inline: this runs once per chunk.)
     """
-    choices = data.get("choices")
-    usage = data.get("usage")
+    get = data.get
+    choices = get("choices")
+    usage = get("usage")
+    chunk_id = get("id", "")
+    kind = get("object", "chat.completion.chunk")
+    created = get("created", 0)
+    model = get("model", "")
     return ChatCompletionChunk(
-        _str(data.get("id")) or "",
-        _str(data.get("object")) or "chat.completion.chunk",
-        _int(data.get("created")),
-        _str(data.get("model")) or "",
+        chunk_id if type(chunk_id) is str else str(chunk_id or ""),
+        kind if type(kind) is str else str(kind or ""),
+        created if type(created) is int else int(created or 0),
+        model if type(model) is str else str(model or ""),
         [_structure_choice(choice) for choice in choices] if choices else [],
         _structure_usage(usage) if usage else None,
-        _extra(data, _CHUNK_KEYS),
+        _str(get("system_fingerprint")),
+        {} if _CHUNK_KEYS.issuperset(data) else _extra(data, _CHUNK_KEYS),
     )
 
 
@@ -195,12 +213,22 @@ class ChatCompletionAccumulator:
 
     Per choice index: content and ``reasoning_content`` concatenated, every tool call
     assembled by its own index (parallel calls included), the finish reason, and the
-    delta's unknown fields (last value wins). Across chunks: the first id/model/created,
+    delta's unknown fields (last value wins); log probabilities are not assembled.
+    Across chunks: the first id/model/created, the last ``system_fingerprint``,
     the **last** usage seen (cumulative per chunk for Hunyuan, final-only for Zhipu
     and OpenAI's ``include_usage``), and the chunks' unknown fields (last value wins).
     """
 
-    __slots__ = ("_choices", "_created", "_extra", "_id", "_model", "_usage", "chunks")
+    __slots__ = (
+        "_choices",
+        "_created",
+        "_extra",
+        "_fingerprint",
+        "_id",
+        "_model",
+        "_usage",
+        "chunks",
+    )
 
     def __init__(self) -> None:
         self._id = ""
@@ -208,6 +236,7 @@ class ChatCompletionAccumulator:
         self._created = 0
         self._choices: dict[int, _ChoiceParts] = {}
         self._usage: Usage | None = None
+        self._fingerprint: str | None = None
         self._extra: dict[str, Any] = {}
         self.chunks = 0
 
@@ -238,6 +267,8 @@ class ChatCompletionAccumulator:
                 parts.finish_reason = choice.finish_reason
         if chunk.usage is not None:
             self._usage = chunk.usage
+        if chunk.system_fingerprint is not None:
+            self._fingerprint = chunk.system_fingerprint
         if chunk.extra:
             self._extra.update(chunk.extra)
 
@@ -257,5 +288,6 @@ class ChatCompletionAccumulator:
             self._model,
             [choices[i].result(i) for i in sorted(choices)],
             self._usage,
+            self._fingerprint,
             dict(self._extra),
         )

@@ -80,6 +80,7 @@ class ChunkChoice:
     index: int = 0
     delta: ChoiceDelta = attrs.field(factory=ChoiceDelta)
     finish_reason: str | None = None
+    logprobs: Any = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
 
@@ -93,6 +94,7 @@ class ChatCompletionChunk:
     model: str = ""
     choices: list[ChunkChoice] = attrs.field(factory=list)
     usage: Usage | None = None
+    system_fingerprint: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
 
@@ -130,6 +132,7 @@ class Choice:
     index: int = 0
     message: ChatCompletionMessage = attrs.field(factory=ChatCompletionMessage)
     finish_reason: str | None = None
+    logprobs: Any = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
 
@@ -143,6 +146,7 @@ class ChatCompletion:
     model: str = ""
     choices: list[Choice] = attrs.field(factory=list)
     usage: Usage | None = None
+    system_fingerprint: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     @property

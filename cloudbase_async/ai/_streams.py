@@ -208,12 +208,19 @@ class ChatCompletionStream(_OwnedStream):
         return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        events = self._source()
+        events = self._events
+        if events is None or self._closed:
+            events = self._source()  # raises the right StreamClosedError
         if self._done:
             raise StopAsyncIteration
+        ready = events._ready
         while True:
             try:
-                event = await events.__anext__()
+                # Fast path: an event already decoded (a read usually brings several).
+                if ready and not events._closed:
+                    event = ready.popleft()
+                else:
+                    event = await events.__anext__()
             except StopAsyncIteration:
                 self._done = True
                 if events.ended_incomplete or not self._acc.finished:
