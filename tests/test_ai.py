@@ -153,6 +153,7 @@ async def test_create_sends_the_request_and_parses_the_completion(cb: CloudBase)
                 "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
                 "search_info": {"a": 1},
             },
+            headers={"x-request-id": "r-create"},
         )
     )
     result = await cb.ai.chat.completions.create(
@@ -174,7 +175,11 @@ async def test_create_sends_the_request_and_parses_the_completion(cb: CloudBase)
     ]
     assert result.usage == Usage(1, 2, 3)
     assert result.extra == {"search_info": {"a": 1}}
-    assert unstructure(result)["search_info"] == {"a": 1}
+    assert result.request_id == "r-create"
+    as_json = unstructure(result)
+    assert as_json["search_info"] == {"a": 1}
+    assert "request_id" not in as_json
+    assert as_json["choices"][0]["message"]["content"] == "hello"
 
 
 @respx.mock
@@ -280,6 +285,8 @@ async def test_stream_request_and_chunks(cb: CloudBase) -> None:
         final = await stream.get_final_completion()
     sent = route.calls.last.request
     assert sent.headers["Accept"] == "text/event-stream"
+    # Each read is bounded by the idle timeout (60 s default, the client's read is 60 s).
+    assert sent.extensions["timeout"]["read"] == 60.0
     body = json.loads(sent.content)
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
@@ -291,6 +298,7 @@ async def test_stream_request_and_chunks(cb: CloudBase) -> None:
     assert final.usage == Usage(3, 2, 5)
     assert final.id == "c1"
     assert final.model == "hy3"
+    assert final.request_id == "rid-1"
     assert checked_out(cb) == 0
 
 
@@ -622,3 +630,19 @@ async def test_raw_stream_error_event_and_done(cb: CloudBase) -> None:
     )
     async with cb.ai.stream("cloudbase", "responses", {}) as stream:
         assert len(await stream.until_done()) == 1
+
+
+@respx.mock
+async def test_idle_timeout_lowers_the_read_timeout_only(cb: CloudBase) -> None:
+    route = respx.post(CHAT).mock(return_value=stream_reply(HELLO))
+    async with cb.ai.chat.completions.stream(
+        model="m", messages=MESSAGES, idle_timeout=5, timeout=httpx.Timeout(30, connect=3)
+    ) as stream:
+        await stream.until_done()
+    timeout = route.calls.last.request.extensions["timeout"]
+    assert timeout == {"connect": 3, "read": 5, "write": 30, "pool": 30}
+    async with cb.ai.chat.completions.stream(
+        model="m", messages=MESSAGES, idle_timeout=None, timeout=7
+    ) as stream:
+        await stream.until_done()
+    assert route.calls.last.request.extensions["timeout"]["read"] == 7

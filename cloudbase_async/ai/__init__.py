@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import quote
 
+import attrs
 import cattrs
 import httpx
 
@@ -161,7 +162,7 @@ class Completions:
         if error is not None:
             raise error
         try:
-            return structure(_as_dict(data), ChatCompletion)
+            completion = structure(_as_dict(data), ChatCompletion)
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
             raise APIError(
                 f"Expected a chat.completion object, got: {str(data)[:200]}",
@@ -169,6 +170,7 @@ class Completions:
                 request_id=response.request_id,
                 body=data,
             ) from exc
+        return attrs.evolve(completion, request_id=response.request_id)
 
     def stream(
         self,

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from .._convert import converter
 from ._models import (
@@ -133,6 +134,22 @@ converter.register_structure_hook(ChoiceDelta, lambda data, _: _structure_delta(
 converter.register_structure_hook(Usage, lambda data, _: _structure_usage(data))
 
 
+def _unstructure_completion() -> Any:
+    # `request_id` is ours, not the protocol's: keep it out of the JSON form.
+    omit: dict[str, Any] = {"extra": override(omit=True), "request_id": override(omit=True)}
+    base = make_dict_unstructure_fn(ChatCompletion, converter, **omit)
+
+    def unstructure_completion(obj: ChatCompletion) -> dict[str, Any]:
+        data: dict[str, Any] = base(obj)
+        data.update(obj.extra)
+        return data
+
+    return unstructure_completion
+
+
+converter.register_unstructure_hook(ChatCompletion, _unstructure_completion())
+
+
 # -- accumulation -------------------------------------------------------------------
 
 
@@ -228,9 +245,11 @@ class ChatCompletionAccumulator:
         "_model",
         "_usage",
         "chunks",
+        "request_id",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: str | None = None) -> None:
+        self.request_id = request_id
         self._id = ""
         self._model = ""
         self._created = 0
@@ -290,4 +309,5 @@ class ChatCompletionAccumulator:
             self._usage,
             self._fingerprint,
             dict(self._extra),
+            request_id=self.request_id,
         )

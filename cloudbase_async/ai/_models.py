@@ -138,7 +138,10 @@ class Choice:
 
 @attrs.frozen
 class ChatCompletion:
-    """A ``chat.completion``: returned by ``create()`` or assembled from a stream."""
+    """A ``chat.completion``: returned by ``create()`` or assembled from a stream.
+
+    ``request_id`` is the gateway's id for the call (quote it to support).
+    """
 
     id: str = ""
     object: str = "chat.completion"
@@ -148,6 +151,8 @@ class ChatCompletion:
     usage: Usage | None = None
     system_fingerprint: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    #: The gateway's id for the call that produced this (not part of the JSON body).
+    request_id: str | None = attrs.field(default=None, eq=False, kw_only=True)
 
     @property
     def content(self) -> str | None:

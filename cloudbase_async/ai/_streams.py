@@ -131,7 +131,11 @@ class _OwnedStream:
         self._events = EventSource(
             response, idle_timeout=self._idle_timeout, max_event_size=self._max_event_size
         )
+        self._opened(response)
         return self
+
+    def _opened(self, response: Response) -> None:
+        """Called once the response arrived (before any event is read)."""
 
     async def __aexit__(
         self,
@@ -203,6 +207,9 @@ class ChatCompletionStream(_OwnedStream):
         )
         self._acc = ChatCompletionAccumulator()
         self._done = False
+
+    def _opened(self, response: Response) -> None:
+        self._acc.request_id = response.request_id
 
     def __aiter__(self) -> Self:
         return self
