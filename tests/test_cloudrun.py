@@ -193,6 +193,20 @@ async def test_stream_sends_accept_unless_given(cb: CloudBase) -> None:
 # -- a real service over loopback ----------------------------------------------------------
 
 
+async def until_disconnect(receive: Any, work: Any) -> None:
+    """Run ``work`` until it ends or the client goes away (so the server stops promptly)."""
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        await work()
+        group.cancel_scope.cancel()
+
+
 async def service(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A small CloudRun-like service (paths are the gateway's, /{name}/...)."""
     if scope["type"] != "http":
@@ -257,15 +271,23 @@ async def service(scope: dict[str, Any], receive: Any, send: Any) -> None:
             }
         )
         await send({"type": "http.response.body", "body": b"data: first\n\n", "more_body": True})
-        for _ in range(100):
-            await anyio.sleep(0.05)
-            await send(
-                {"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True}
-            )
+
+        async def keep_alive() -> None:
+            for _ in range(100):
+                await anyio.sleep(0.05)
+                await send(
+                    {"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True}
+                )
+
+        await until_disconnect(receive, keep_alive)
         await send({"type": "http.response.body", "body": b""})
     elif path == "/svc/slow":
-        await anyio.sleep(2)
-        await reply(200, b"late", b"text/plain")
+
+        async def late() -> None:
+            await anyio.sleep(2)
+            await reply(200, b"late", b"text/plain")
+
+        await until_disconnect(receive, late)
     elif path == "/svc/missing":
         await reply(
             404,
