@@ -646,3 +646,15 @@ async def test_idle_timeout_lowers_the_read_timeout_only(cb: CloudBase) -> None:
     ) as stream:
         await stream.until_done()
     assert route.calls.last.request.extensions["timeout"]["read"] == 7
+
+
+@respx.mock
+async def test_a_four_mib_delta_in_small_reads(cb: CloudBase) -> None:
+    big = "x" * (4 * 1024 * 1024)
+    body = sse(chunk(big), chunk(finish="stop"), "[DONE]")
+    respx.post(CHAT).mock(
+        return_value=stream_reply(*(body[i : i + 4096] for i in range(0, len(body), 4096)))
+    )
+    async with cb.ai.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+        final = await stream.get_final_completion()
+    assert final.content == big

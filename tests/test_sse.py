@@ -9,6 +9,8 @@ import anyio
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cloudbase_async import (
     APITimeoutError,
@@ -298,3 +300,35 @@ async def test_closed_source_refuses_to_read() -> None:
 def test_invalid_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="max_event_size"):
         SSEDecoder(max_event_size=0)
+
+
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(["", "ping", "error"]),
+            st.lists(
+                st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=20),
+                min_size=1,
+                max_size=3,
+            ),
+        ),
+        max_size=6,
+    ),
+    newline=st.sampled_from(["\n", "\r", "\r\n"]),
+    bom=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_any_split_decodes_like_the_whole(
+    events: list[tuple[str, list[str]]], newline: str, bom: bool, cuts: list[int]
+) -> None:
+    text = ""
+    for name, lines in events:
+        if name:
+            text += f"event: {name}{newline}"
+        text += "".join(f"data: {line}{newline}" for line in lines) + newline
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    points = sorted({min(c, len(data)) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    expected = [ServerSentEvent("\n".join(lines), name or "message") for name, lines in events]
+    assert decode(data) == expected
+    assert decode(*pieces) == expected

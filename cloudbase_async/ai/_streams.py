@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 from .._errors import (
     APIConnectionError,
@@ -32,6 +32,20 @@ from ._models import ChatCompletion, ChatCompletionChunk
 __all__ = ["AIEventStream", "ChatCompletionStream", "body_error"]
 
 _DONE: Final = "[DONE]"
+_scan_once: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _loads(data: str) -> Any:
+    """``json.loads`` without its two whitespace regex passes for the usual frame (a
+    JSON value with no surrounding whitespace); anything else goes through
+    ``json.loads`` itself, which also raises its usual errors."""
+    try:
+        value, end = _scan_once(data, 0)
+    except StopIteration:
+        return json.loads(data)
+    if end != len(data):
+        return json.loads(data)
+    return value
 
 
 def _error_fields(body: object) -> tuple[str | None, str | None]:
@@ -251,7 +265,7 @@ class ChatCompletionStream(_OwnedStream):
             if not data:
                 continue  # an empty event: a keep-alive in disguise
             try:
-                obj = json.loads(data)
+                obj = _loads(data)
             except ValueError:
                 raise await self._fail(
                     StreamError(
