@@ -307,7 +307,12 @@ def test_invalid_limits_are_refused() -> None:
         st.tuples(
             st.sampled_from(["", "ping", "error"]),
             st.lists(
-                st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=20),
+                st.text(
+                    alphabet=st.characters(
+                        blacklist_characters="\r\n", blacklist_categories=("Cs",)
+                    ),
+                    max_size=20,
+                ),
                 min_size=1,
                 max_size=3,
             ),
