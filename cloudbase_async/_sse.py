@@ -280,12 +280,12 @@ class EventSource:
     __slots__ = (
         "_chunks",
         "_closed",
-        "_deadline",
         "_decoder",
         "_exhausted",
         "_idle",
         "_reads_bounded",
         "_ready",
+        "_waited",
         "ended_incomplete",
         "response",
     )
@@ -304,7 +304,7 @@ class EventSource:
         self._chunks = response.http.aiter_bytes()
         self._ready: deque[ServerSentEvent] = deque()
         self._idle = idle_timeout
-        self._deadline: float | None = None
+        self._waited = 0.0  # seconds spent waiting for the server since the last event
         self._reads_bounded = idle_timeout is not None and _read_timeout(response) <= idle_timeout
         self._closed = False
         self._exhausted = False
@@ -345,31 +345,33 @@ class EventSource:
         chunks = self._chunks
         decoder = self._decoder
         idle = self._idle
-        # Two ways to bound the silence between events. When every read is already
-        # bounded by httpx's read timeout <= idle_timeout (the AI streams set it so), a
-        # silent connection fails by ReadTimeout at the deadline, and comments are
-        # caught by a clock check per read: cheap, and fires at the deadline or at the
-        # first keep-alive after it. Otherwise each read runs in a cancel scope with the
-        # deadline: exact, but a timer per read (several microseconds on asyncio).
+        # The idle clock counts only time spent *waiting for the server* since the last
+        # event: a consumer that takes its time between events must not make a busy
+        # server look silent. Two ways to enforce it. When every read is bounded by
+        # httpx's read timeout <= idle_timeout (the AI streams set it so), a silent
+        # connection fails by ReadTimeout, and keep-alive comments are caught by the
+        # accounting after each read: cheap, and fires at the deadline or at the first
+        # keep-alive after it. Otherwise each read runs in a cancel scope with the time
+        # left: exact, but a timer per read (several microseconds on asyncio).
         scoped = idle is not None and not self._reads_bounded
-        if idle is not None and self._deadline is None:
-            self._deadline = (anyio.current_time() if scoped else time.monotonic()) + idle
         while True:
+            started = time.monotonic()
             try:
-                if scoped:
-                    with anyio.CancelScope(deadline=self._deadline) as scope:  # type: ignore[arg-type]
+                if idle is None:
+                    chunk = await chunks.__anext__()
+                elif scoped:
+                    left = idle - self._waited
+                    with anyio.fail_after(left if left > 0 else 0):
                         chunk = await chunks.__anext__()
-                    if scope.cancelled_caught:
-                        raise _idle_error(idle, self.response.request_id)  # type: ignore[arg-type]
                 else:
                     chunk = await chunks.__anext__()
-                    if idle is not None and time.monotonic() >= self._deadline:  # type: ignore[operator]
-                        raise _idle_error(idle, self.response.request_id)
             except StopAsyncIteration:
                 self.ended_incomplete = decoder.pending
                 self._exhausted = True
                 await self.aclose()
                 return
+            except TimeoutError as exc:  # anyio.fail_after: the idle deadline
+                raise _idle_error(idle, self.response.request_id) from exc  # type: ignore[arg-type]
             except httpx.ReadTimeout as exc:
                 if idle is not None and self._reads_bounded:
                     raise _idle_error(idle, self.response.request_id) from exc
@@ -382,10 +384,13 @@ class EventSource:
                 exc.request_id = self.response.request_id
                 raise
             if events:
-                if idle is not None:
-                    self._deadline = (anyio.current_time() if scoped else time.monotonic()) + idle
+                self._waited = 0.0
                 self._ready.extend(events)
                 return
+            if idle is not None:
+                self._waited += time.monotonic() - started
+                if self._waited >= idle:
+                    raise _idle_error(idle, self.response.request_id)
 
     async def aclose(self) -> None:
         """Close the response (idempotent, shielded). Buffered events stay readable."""

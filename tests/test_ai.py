@@ -658,3 +658,15 @@ async def test_a_four_mib_delta_in_small_reads(cb: CloudBase) -> None:
     async with cb.ai.chat.completions.stream(model="m", messages=MESSAGES) as stream:
         final = await stream.get_final_completion()
     assert final.content == big
+
+
+@respx.mock
+async def test_a_slow_consumer_does_not_trip_the_idle_timeout(cb: CloudBase) -> None:
+    parts = [sse(chunk("a")), sse(chunk("b")), sse(chunk(finish="stop"), "[DONE]")]
+    respx.post(CHAT).mock(return_value=stream_reply(*parts))
+    async with cb.ai.chat.completions.stream(
+        model="m", messages=MESSAGES, idle_timeout=0.2
+    ) as stream:
+        async for _ in stream:
+            await anyio.sleep(0.3)
+        assert (await stream.get_final_completion()).content == "ab"

@@ -337,3 +337,30 @@ def test_any_split_decodes_like_the_whole(
     expected = [ServerSentEvent("\n".join(lines), name or "message") for name, lines in events]
     assert decode(data) == expected
     assert decode(*pieces) == expected
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_a_slow_consumer_is_not_an_idle_server() -> None:
+    # Events are there whenever asked for; only the consumer is slow.
+    body = Chunks([b"data: a\n\n", b": c\n\n", b"data: b\n\n", b"data: c\n\n"])
+    async with CloudBase(env="env-1", api_key="k") as cb:
+        source = await open_source(cb, body, idle_timeout=0.2)
+        got = []
+        async for event in source:
+            got.append(event.data)
+            await anyio.sleep(0.3)
+        assert got == ["a", "b", "c"]
+
+
+@pytest.mark.asyncio
+@respx.mock
+async def test_idle_time_adds_up_across_comments() -> None:
+    body = Chunks([b"data: a\n\n", *[0.1, b": c\n\n"] * 10])
+    async with CloudBase(env="env-1", api_key="k") as cb:
+        source = await open_source(cb, body, idle_timeout=0.35)
+        await source.__anext__()
+        started = anyio.current_time()
+        with pytest.raises(APITimeoutError):
+            await source.__anext__()
+        assert 0.3 < anyio.current_time() - started < 0.6
