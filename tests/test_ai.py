@@ -670,3 +670,11 @@ async def test_a_slow_consumer_does_not_trip_the_idle_timeout(cb: CloudBase) -> 
         async for _ in stream:
             await anyio.sleep(0.3)
         assert (await stream.get_final_completion()).content == "ab"
+
+
+async def test_bad_bounds_are_refused_before_sending(cb: CloudBase) -> None:
+    with respx.mock:
+        with pytest.raises(ValueError, match="idle_timeout"):
+            cb.ai.chat.completions.stream(model="m", messages=MESSAGES, idle_timeout=0)
+        with pytest.raises(ValueError, match="max_event_size"):
+            cb.ai.stream("cloudbase", "responses", {}, max_event_size=0)

@@ -129,6 +129,8 @@ class _OwnedStream:
     ) -> None:
         if idle_timeout is not None and idle_timeout <= 0:
             raise ValueError("idle_timeout must be > 0 seconds, or None")
+        if max_event_size < 1:
+            raise ValueError("max_event_size must be >= 1")
         # Dropped once the stream is open: an open stream references only its response.
         self._pending: tuple[Transport, Request] | None = (transport, request)
         self._idle_timeout = idle_timeout
