@@ -309,6 +309,7 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "AI_MODEL_PARAM_INVALID",
             "AI_MODEL_PARAM_REQUIRED",
             "AI_MODEL_NOT_SUPPORTED",
+            "AI_MODEL_CONFIG_MISSING",
             "invalid_argument",
             "invalid_request",
             "invalid_verification_code",
@@ -318,6 +319,8 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
         ),
         BadRequestError,
     ),
+    # the upstream failed (the model provider behind the gateway)
+    "AI_MODEL_REQUEST_FAILED": InternalServerError,
     # the server gave up in time
     **dict.fromkeys(
         (

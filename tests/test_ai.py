@@ -19,8 +19,10 @@ from cloudbase_async import (
     APITimeoutError,
     BadRequestError,
     CloudBase,
+    InternalServerError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     StreamClosedError,
     StreamError,
@@ -678,3 +680,20 @@ async def test_bad_bounds_are_refused_before_sending(cb: CloudBase) -> None:
             cb.ai.chat.completions.stream(model="m", messages=MESSAGES, idle_timeout=0)
         with pytest.raises(ValueError, match="max_event_size"):
             cb.ai.stream("cloudbase", "responses", {}, max_event_size=0)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("AI_MODEL_REQUEST_FAILED", InternalServerError),
+        ("AI_MODEL_CONFIG_MISSING", BadRequestError),
+        ("AI_MODEL_DISABLED", PermissionDeniedError),
+        ("EXCEED_CONCURRENT_REQUEST_LIMIT", RateLimitError),
+    ],
+)
+@respx.mock
+async def test_ai_codes_in_a_200_body(cb: CloudBase, code: str, error: type[APIError]) -> None:
+    route = respx.post(CHAT).mock(return_value=httpx.Response(200, json={"code": code}))
+    with pytest.raises(error):
+        await cb.ai.chat.completions.create(model="m", messages=MESSAGES)
+    assert route.call_count == 1  # a 200 answer is not retried: the call was handled
