@@ -399,3 +399,27 @@ async def test_live_leaving_early_frees_the_connection(live: CloudBase) -> None:
         assert checked_out(live) == 0
     with pytest.raises(StreamClosedError):
         await resp.__anext__()
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.anyio
+@pytest.mark.integration
+async def test_live_streams_under_both_backends(url: str) -> None:
+    async with CloudBase(env="test", endpoints={"cloudrun": url}, api_key="k") as cb:
+        async with cb.cloudrun.stream("svc", "GET", "/sse") as resp:
+            assert [e.data async for e in resp.sse()] == ["tick 0", "tick 1", "tick 2"]
+        async with cb.cloudrun.stream("svc", "GET", "/stall") as resp:
+            events = resp.sse(idle_timeout=0.3)
+            assert (await events.__anext__()).data == "first"
+            with pytest.raises(APITimeoutError):
+                await events.__anext__()
+        with anyio.CancelScope() as scope:
+            async with cb.cloudrun.stream("svc", "GET", "/stall") as resp:
+                async for _event in resp.sse():
+                    scope.cancel()
+                    await anyio.sleep(5)
+        assert checked_out(cb) == 0
