@@ -20,9 +20,12 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerTimeoutError,
+    StreamClosedError,
     StreamError,
+    StreamInterruptedError,
 )
 from ._retry import RetryPolicy
+from ._sse import EventSource, EventTooLargeError, ServerSentEvent
 from ._transport import Response
 from ._version import __version__
 from .auth import (
@@ -81,6 +84,8 @@ __all__ = [
     "CredentialProvider",
     "Database",
     "DeleteResult",
+    "EventSource",
+    "EventTooLargeError",
     "InternalServerError",
     "InvalidRequestError",
     "MultipleRowsError",
@@ -106,6 +111,7 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "RowCountError",
+    "ServerSentEvent",
     "ServerTimeoutError",
     "Session",
     "SessionStore",
@@ -118,5 +124,7 @@ __all__ = [
     "UploadResult",
     "User",
     "Verification",
+    "StreamClosedError",
+    "StreamInterruptedError",
     "__version__",
 ]

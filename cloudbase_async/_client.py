@@ -20,8 +20,10 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+from .ai import AI
 from .auth import Auth, SessionStore
 from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
+from .cloudrun import CloudRun
 from .functions import Functions
 from .nosql import NoSQL
 from .rdb import Rdb
@@ -189,9 +191,19 @@ class CloudBase:
         return Functions(self._transport)
 
     @functools.cached_property
+    def cloudrun(self) -> CloudRun:
+        """CloudRun services: ``cb.cloudrun.request(...)`` and ``.stream(...)``."""
+        return CloudRun(self._transport)
+
+    @functools.cached_property
     def storage(self) -> Storage:
         """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
         return Storage(self._transport)
+
+    @functools.cached_property
+    def ai(self) -> AI:
+        """The AI model API: ``cb.ai.chat.completions.create/stream``, raw paths."""
+        return AI(self._transport)
 
     def with_options(
         self,

@@ -34,7 +34,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerTimeoutError",
+    "StreamClosedError",
     "StreamError",
+    "StreamInterruptedError",
 ]
 
 
@@ -202,6 +204,19 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, request_id=request_id, partial=partial)
 
 
+class StreamInterruptedError(APIConnectionError):
+    """A stream that had started ended early: the connection broke, or the server
+    finished the body before the stream's own end marker.
+
+    ``partial`` holds what the stream delivered before it was cut (for AI chat, the
+    :class:`~cloudbase_async.ai.ChatCompletion` assembled so far).
+    """
+
+
+class StreamClosedError(CloudBaseError, RuntimeError):
+    """A stream was used after it was closed (its ``async with`` block ended)."""
+
+
 # Codes whose meaning is clearer than the HTTP status they arrive with (NoSQL sends rate
 # limits as 422, auth sends everything as 400/401/403, some gateways answer errors with 200).
 _CODE_CLASSES: Mapping[str, type[APIError]] = {
@@ -302,6 +317,7 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "AI_MODEL_PARAM_INVALID",
             "AI_MODEL_PARAM_REQUIRED",
             "AI_MODEL_NOT_SUPPORTED",
+            "AI_MODEL_CONFIG_MISSING",
             "invalid_argument",
             "invalid_request",
             "invalid_verification_code",
@@ -311,6 +327,8 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
         ),
         BadRequestError,
     ),
+    # the upstream failed (the model provider behind the gateway)
+    "AI_MODEL_REQUEST_FAILED": InternalServerError,
     # the server gave up in time
     **dict.fromkeys(
         (
