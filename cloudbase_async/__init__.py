@@ -20,11 +20,24 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerTimeoutError,
+    StreamClosedError,
     StreamError,
+    StreamInterruptedError,
 )
 from ._retry import RetryPolicy
+from ._sse import EventSource, EventTooLargeError, ServerSentEvent
 from ._transport import Response
 from ._version import __version__
+from .auth import (
+    Auth,
+    AuthEvent,
+    FileStore,
+    MemoryStore,
+    Session,
+    SessionStore,
+    User,
+    Verification,
+)
 from .ejson import ObjectId
 from .functions import FunctionResult, Functions
 from .nosql import (
@@ -54,6 +67,8 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "Auth",
+    "AuthEvent",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
@@ -69,12 +84,16 @@ __all__ = [
     "CredentialProvider",
     "Database",
     "DeleteResult",
+    "EventSource",
+    "EventTooLargeError",
     "InternalServerError",
     "InvalidRequestError",
     "MultipleRowsError",
     "NoRowsError",
     "NoSQL",
     "NoSQLPaths",
+    "FileStore",
+    "MemoryStore",
     "NotFoundError",
     "ObjectId",
     "DeletedObject",
@@ -92,7 +111,10 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "RowCountError",
+    "ServerSentEvent",
     "ServerTimeoutError",
+    "Session",
+    "SessionStore",
     "StaticCredential",
     "Storage",
     "StorageBatchError",
@@ -100,5 +122,9 @@ __all__ = [
     "Transaction",
     "UpdateResult",
     "UploadResult",
+    "User",
+    "Verification",
+    "StreamClosedError",
+    "StreamInterruptedError",
     "__version__",
 ]

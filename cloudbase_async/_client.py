@@ -20,6 +20,10 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
+from .ai import AI
+from .auth import Auth, SessionStore
+from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
+from .cloudrun import CloudRun
 from .functions import Functions
 from .nosql import NoSQL
 from .rdb import Rdb
@@ -58,10 +62,20 @@ class CloudBase:
     :param http_client: bring your own ``httpx.AsyncClient``; you then own its lifetime.
     :param transport: an ``httpx.AsyncBaseTransport`` for the client this creates
         (tests, proxies, custom TLS).
+    :param client_id: the auth client id sent with sign-in and token calls (default:
+        the environment id).
+    :param client_secret: the auth client's secret, for HTTP Basic client
+        authentication where the auth API takes it (anonymous sign-in) and in token
+        refreshes.
+    :param session_store: where the signed-in session and the device id are kept
+        (default: in memory; ``cloudbase_async.auth.FileStore(path)`` survives restarts).
+    :param refresh_margin: seconds before expiry at which an access token is refreshed
+        (default 30).
     """
 
     _transport: Transport
     _owns_pool: bool
+    _manager: SessionManager
 
     def __init__(
         self,
@@ -80,6 +94,10 @@ class CloudBase:
         max_concurrency: int | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        session_store: SessionStore | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
     ) -> None:
         config = resolve_config(
             env=env,
@@ -100,6 +118,10 @@ class CloudBase:
             )
         if max_concurrency is not None and max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if refresh_margin < 0:
+            raise ConfigurationError(f"refresh_margin must be >= 0, got {refresh_margin}")
+        if client_id is not None and not client_id.strip():
+            raise ConfigurationError("client_id is empty.")
         limits = limits or DEFAULT_LIMITS
         owned = http_client is None
         if http_client is None:
@@ -111,7 +133,17 @@ class CloudBase:
             owned=owned,
             max_concurrency=max_concurrency or limits.max_connections,
         )
-        self._transport = Transport(config, pool, credential or NoCredential())
+        # The family's identity: the static credential until a user signs in, then the
+        # session. Token calls go through a credential-less transport on the same pool.
+        self._manager = SessionManager(
+            Transport(config, pool, NoCredential()),
+            fallback=credential or NoCredential(),
+            store=session_store,
+            client_id=client_id or config.env,
+            client_secret=client_secret,
+            refresh_margin=refresh_margin,
+        )
+        self._transport = Transport(config, pool, self._manager)
         self._owns_pool = True
 
     def _copy(self, transport: Transport) -> Self:
@@ -119,6 +151,7 @@ class CloudBase:
         clone = object.__new__(type(self))
         clone._transport = transport
         clone._owns_pool = False
+        clone._manager = self._manager
         return clone
 
     @property
@@ -138,6 +171,11 @@ class CloudBase:
     # --- services: each built on first use, on this client's transport ---------------
 
     @functools.cached_property
+    def auth(self) -> Auth:
+        """Auth v2: sign-in flows, the session, the user's profile and security."""
+        return Auth(self._transport, self._manager)
+
+    @functools.cached_property
     def rdb(self) -> Rdb:
         """The relational database REST API (PostgREST dialect)."""
         return Rdb(self._transport)
@@ -153,9 +191,19 @@ class CloudBase:
         return Functions(self._transport)
 
     @functools.cached_property
+    def cloudrun(self) -> CloudRun:
+        """CloudRun services: ``cb.cloudrun.request(...)`` and ``.stream(...)``."""
+        return CloudRun(self._transport)
+
+    @functools.cached_property
     def storage(self) -> Storage:
         """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
         return Storage(self._transport)
+
+    @functools.cached_property
+    def ai(self) -> AI:
+        """The AI model API: ``cb.ai.chat.completions.create/stream``, raw paths."""
+        return AI(self._transport)
 
     def with_options(
         self,

@@ -34,7 +34,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServerTimeoutError",
+    "StreamClosedError",
     "StreamError",
+    "StreamInterruptedError",
 ]
 
 
@@ -121,6 +123,14 @@ class CaptchaRequiredError(APIError):
     ``x-captcha-token`` header (``cb.with_options(headers={"x-captcha-token": token})``).
     """
 
+    def __str__(self) -> str:
+        # Say what to do, not only what happened: this error is the caller's next step.
+        return (
+            f"{super().__str__()} - the server wants a captcha before this call: have "
+            "the user solve one, then repeat the call with its token (captcha_token= on "
+            "sign-in and verification calls, or the x-captcha-token header)."
+        )
+
 
 class PermissionDeniedError(APIError):
     """HTTP 403, or a code saying this identity may not do this."""
@@ -192,6 +202,19 @@ class APITimeoutError(APIConnectionError):
         partial: object = None,
     ) -> None:
         super().__init__(message, request_id=request_id, partial=partial)
+
+
+class StreamInterruptedError(APIConnectionError):
+    """A stream that had started ended early: the connection broke, or the server
+    finished the body before the stream's own end marker.
+
+    ``partial`` holds what the stream delivered before it was cut (for AI chat, the
+    :class:`~cloudbase_async.ai.ChatCompletion` assembled so far).
+    """
+
+
+class StreamClosedError(CloudBaseError, RuntimeError):
+    """A stream was used after it was closed (its ``async with`` block ended)."""
 
 
 # Codes whose meaning is clearer than the HTTP status they arrive with (NoSQL sends rate
@@ -294,6 +317,7 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "AI_MODEL_PARAM_INVALID",
             "AI_MODEL_PARAM_REQUIRED",
             "AI_MODEL_NOT_SUPPORTED",
+            "AI_MODEL_CONFIG_MISSING",
             "invalid_argument",
             "invalid_request",
             "invalid_verification_code",
@@ -303,6 +327,8 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
         ),
         BadRequestError,
     ),
+    # the upstream failed (the model provider behind the gateway)
+    "AI_MODEL_REQUEST_FAILED": InternalServerError,
     # the server gave up in time
     **dict.fromkeys(
         (

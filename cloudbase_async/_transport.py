@@ -130,7 +130,10 @@ class Request:
     ``url`` (a presigned storage URL, say) bypasses the roots and is sent with only the
     given headers: no credentials, no SDK headers. ``retry_safe`` says whether the call
     may be repeated after it may have reached the server; by default only
-    GET/HEAD/OPTIONS are. ``authenticated=False`` sends no user ``Authorization``.
+    GET/HEAD/OPTIONS are. ``retry_on_status=True`` retries a call that is not safe to
+    repeat when, and only when, the server answered with a retryable status (408, 429,
+    5xx) before any body: for calls where such an answer proves nothing ran (AI chat
+    completions). ``authenticated=False`` sends no user ``Authorization``.
     """
 
     method: str
@@ -141,6 +144,7 @@ class Request:
     json: object = UNSET
     content: Content = None
     retry_safe: bool | None = None
+    retry_on_status: bool = False
     authenticated: bool = True
     timeout: float | httpx.Timeout | None = None
     url: str | None = None
@@ -385,7 +389,11 @@ class Transport:
                     self._log_failure(http_request, api_error, started, retries, 0.0)
                     continue
             delay = None
-            if request.safe_to_repeat and request.replayable and _is_retryable_error(api_error):
+            if (
+                (request.safe_to_repeat or request.retry_on_status)
+                and request.replayable
+                and _is_retryable_error(api_error)
+            ):
                 delay = self.config.retry.delay(retries, api_error.retry_after, self.rng)
             self._log_failure(http_request, api_error, started, retries, delay)
             if delay is None:

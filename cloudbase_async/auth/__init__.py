@@ -1,0 +1,48 @@
+"""Auth v2: sign-in flows, sessions kept fresh under concurrency, stores and events."""
+
+from ._events import AuthStateCallback, Subscription
+from ._models import (
+    AuthEvent,
+    CaptchaChallenge,
+    CaptchaToken,
+    Provider,
+    Session,
+    SudoToken,
+    TokenInfo,
+    User,
+    UserGroup,
+    UserProvider,
+    Verification,
+    VerificationTarget,
+    VerificationToken,
+)
+from ._phone import normalize_phone_number
+from ._service import Auth, OtpSignIn
+from ._session import DEFAULT_REFRESH_MARGIN, SessionManager
+from ._store import FileStore, MemoryStore, SessionStore
+
+__all__ = [
+    "DEFAULT_REFRESH_MARGIN",
+    "Auth",
+    "AuthEvent",
+    "AuthStateCallback",
+    "CaptchaChallenge",
+    "CaptchaToken",
+    "FileStore",
+    "MemoryStore",
+    "OtpSignIn",
+    "Provider",
+    "Session",
+    "SessionManager",
+    "SessionStore",
+    "Subscription",
+    "SudoToken",
+    "TokenInfo",
+    "User",
+    "UserGroup",
+    "UserProvider",
+    "Verification",
+    "VerificationTarget",
+    "VerificationToken",
+    "normalize_phone_number",
+]
