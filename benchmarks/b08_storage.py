@@ -9,6 +9,7 @@ what is measured. Files live in a temporary directory that is removed afterwards
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -17,12 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._harness import OURS, Result, median, spread
+import httpx
+
+from ._harness import OURS, Result, Stopwatch, median, spread
 from ._runner import Context, Skip
 from ._servers import ROOT
 
 BENCH = "8 storage"
 CURL = "curl (same URLs)"
+RAW = "raw httpx aiter_raw() (floor)"
 
 
 def _write(path: Path, size: int) -> None:
@@ -64,6 +68,20 @@ def _curl(url: str, src: Path, dst: Path) -> dict[str, float]:
     return {"upload_s": t1 - t0, "download_s": t2 - t1, "stream_s": t3 - t2}
 
 
+async def _raw_stream(url: str, src: Path, size: int) -> dict[str, float]:
+    """The floor for streaming: raw httpx passing on its network reads, bytes dropped."""
+    blob = f"{url}/_blob/curl-{src.name}"  # uploaded by curl just before
+    async with httpx.AsyncClient() as client:
+        with Stopwatch() as sw:
+            received = 0
+            async with client.stream("GET", blob) as response:
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+    if received != size:
+        raise RuntimeError("raw httpx read a different size")
+    return {"stream_s": sw.elapsed}
+
+
 def run(ctx: Context) -> list[Result]:
     if shutil.which("curl") is None:
         raise Skip("curl is not installed")
@@ -73,12 +91,13 @@ def run(ctx: Context) -> list[Result]:
     try:
         src, dst = work / "src.bin", work / "dst.bin"
         _write(src, size)
-        runs: dict[str, list[dict[str, float]]] = {OURS: [], CURL: []}
+        runs: dict[str, list[dict[str, float]]] = {OURS: [], CURL: [], RAW: []}
         with ctx.server() as server:
             for r in range(ctx.n(1, 3)):
                 order = [(OURS, _ours), (CURL, _curl)]
                 for name, fn in order if r % 2 == 0 else order[::-1]:
                     runs[name].append(fn(server.url, src, dst))
+                runs[RAW].append(asyncio.run(_raw_stream(server.url, src, size)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = []
@@ -89,7 +108,9 @@ def run(ctx: Context) -> list[Result]:
         "stream": "download {} to nowhere (ours: storage.stream(); curl -o /dev/null)",
     }
     for step, case in steps.items():
-        rates = {k: [mb / r[f"{step}_s"] for r in v] for k, v in runs.items()}
+        rates = {
+            k: [mb / r[f"{step}_s"] for r in v] for k, v in runs.items() if f"{step}_s" in v[0]
+        }
         medians = {k: median(v) for k, v in rates.items()}
         rows.append(
             Result(
