@@ -136,19 +136,19 @@ def markdown_table(results: Sequence[Result]) -> str:
     for res in results:
         for i, (client, value) in enumerate(res.medians.items()):
             lo, hi = res.spreads.get(client, (float("nan"), float("nan")))
+            range_text = "—" if lo != lo else f"{_fmt(lo)}–{_fmt(hi)}"
             ratio = res.ratio(client)
             ratio_text = "—" if client == OURS or ratio is None else f"{ratio:.2f}×"
             name = f"**{client}**" if client == OURS else client
             first = i == 0
             lines.append(
-                "| {} | {} | {} | {} {} | {}–{} | {} | {} | {} |".format(
+                "| {} | {} | {} | {} {} | {} | {} | {} | {} |".format(
                     res.bench if first else "",
                     res.case if first else "",
                     name,
                     _fmt(value),
                     res.unit,
-                    _fmt(lo),
-                    _fmt(hi),
+                    range_text,
                     ratio_text,
                     res.target if first else "",
                     _verdict(res) if first else "",
