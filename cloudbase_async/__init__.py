@@ -1,5 +1,8 @@
 """Async-first Python SDK for the Tencent CloudBase HTTP API."""
 
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
 from ._client import CloudBase
 from ._config import ClientConfig
 from ._credentials import CredentialProvider, StaticCredential
@@ -25,7 +28,6 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._retry import RetryPolicy
-from ._sse import EventSource, EventTooLargeError, ServerSentEvent
 from ._transport import Response
 from ._version import __version__
 from .auth import (
@@ -38,30 +40,81 @@ from .auth import (
     User,
     Verification,
 )
-from .ejson import ObjectId
-from .functions import FunctionResult, Functions
-from .nosql import (
-    Collection,
-    Database,
-    DeleteResult,
-    NoSQL,
-    NoSQLPaths,
-    Transaction,
-    UpdateResult,
-)
-from .rdb import MultipleRowsError, NoRowsError, Rdb, RdbPage, RdbResult, RowCountError
-from .storage import (
-    BatchResult,
-    CopiedObject,
-    DeletedObject,
-    DownloadedFile,
-    DownloadUrl,
-    ItemError,
-    ObjectStream,
-    Storage,
-    StorageBatchError,
-    UploadResult,
-)
+
+if TYPE_CHECKING:
+    from ._sse import EventSource, EventTooLargeError, ServerSentEvent
+    from .ejson import ObjectId
+    from .functions import FunctionResult, Functions
+    from .nosql import (
+        Collection,
+        Database,
+        DeleteResult,
+        NoSQL,
+        NoSQLPaths,
+        Transaction,
+        UpdateResult,
+    )
+    from .rdb import MultipleRowsError, NoRowsError, Rdb, RdbPage, RdbResult, RowCountError
+    from .storage import (
+        BatchResult,
+        CopiedObject,
+        DeletedObject,
+        DownloadedFile,
+        DownloadUrl,
+        ItemError,
+        ObjectStream,
+        Storage,
+        StorageBatchError,
+        UploadResult,
+    )
+
+# Service modules load on first use, so `import cloudbase_async` stays fast for code that
+# needs one service (PEP 562). The names still import from here as usual.
+_LAZY: Final[dict[str, str]] = {
+    "EventSource": "._sse",
+    "EventTooLargeError": "._sse",
+    "ServerSentEvent": "._sse",
+    "ObjectId": ".ejson",
+    "FunctionResult": ".functions",
+    "Functions": ".functions",
+    "Collection": ".nosql",
+    "Database": ".nosql",
+    "DeleteResult": ".nosql",
+    "NoSQL": ".nosql",
+    "NoSQLPaths": ".nosql",
+    "Transaction": ".nosql",
+    "UpdateResult": ".nosql",
+    "MultipleRowsError": ".rdb",
+    "NoRowsError": ".rdb",
+    "Rdb": ".rdb",
+    "RdbPage": ".rdb",
+    "RdbResult": ".rdb",
+    "RowCountError": ".rdb",
+    "BatchResult": ".storage",
+    "CopiedObject": ".storage",
+    "DeletedObject": ".storage",
+    "DownloadedFile": ".storage",
+    "DownloadUrl": ".storage",
+    "ItemError": ".storage",
+    "ObjectStream": ".storage",
+    "Storage": ".storage",
+    "StorageBatchError": ".storage",
+    "UploadResult": ".storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "APIConnectionError",
@@ -84,24 +137,24 @@ __all__ = [
     "CredentialProvider",
     "Database",
     "DeleteResult",
+    "DeletedObject",
+    "DownloadUrl",
+    "DownloadedFile",
     "EventSource",
     "EventTooLargeError",
+    "FileStore",
+    "FunctionResult",
+    "Functions",
     "InternalServerError",
     "InvalidRequestError",
+    "ItemError",
+    "MemoryStore",
     "MultipleRowsError",
     "NoRowsError",
     "NoSQL",
     "NoSQLPaths",
-    "FileStore",
-    "MemoryStore",
     "NotFoundError",
     "ObjectId",
-    "DeletedObject",
-    "DownloadUrl",
-    "DownloadedFile",
-    "FunctionResult",
-    "Functions",
-    "ItemError",
     "ObjectStream",
     "PermissionDeniedError",
     "RateLimitError",
@@ -118,13 +171,13 @@ __all__ = [
     "StaticCredential",
     "Storage",
     "StorageBatchError",
+    "StreamClosedError",
     "StreamError",
+    "StreamInterruptedError",
     "Transaction",
     "UpdateResult",
     "UploadResult",
     "User",
     "Verification",
-    "StreamClosedError",
-    "StreamInterruptedError",
     "__version__",
 ]

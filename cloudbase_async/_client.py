@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
@@ -20,14 +20,16 @@ from ._config import (
 from ._credentials import CredentialProvider, NoCredential, StaticCredential
 from ._errors import ConfigurationError
 from ._transport import Pool, Transport
-from .ai import AI
 from .auth import Auth, SessionStore
 from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
-from .cloudrun import CloudRun
-from .functions import Functions
-from .nosql import NoSQL
-from .rdb import Rdb
-from .storage import Storage
+
+if TYPE_CHECKING:
+    from .ai import AI
+    from .cloudrun import CloudRun
+    from .functions import Functions
+    from .nosql import NoSQL
+    from .rdb import Rdb
+    from .storage import Storage
 
 __all__ = ["CloudBase"]
 
@@ -168,7 +170,7 @@ class CloudBase:
     def is_closed(self) -> bool:
         return self._transport.pool.closed
 
-    # --- services: each built on first use, on this client's transport ---------------
+    # --- services: each imported and built on first use, on this client's transport --
 
     @functools.cached_property
     def auth(self) -> Auth:
@@ -178,31 +180,43 @@ class CloudBase:
     @functools.cached_property
     def rdb(self) -> Rdb:
         """The relational database REST API (PostgREST dialect)."""
+        from .rdb import Rdb
+
         return Rdb(self._transport)
 
     @functools.cached_property
     def nosql(self) -> NoSQL:
         """The document database: ``cb.nosql.collection("todos")``."""
+        from .nosql import NoSQL
+
         return NoSQL(self._transport)
 
     @functools.cached_property
     def functions(self) -> Functions:
         """Cloud functions: ``await cb.functions.invoke("name", {...})``."""
+        from .functions import Functions
+
         return Functions(self._transport)
 
     @functools.cached_property
     def cloudrun(self) -> CloudRun:
         """CloudRun services: ``cb.cloudrun.request(...)`` and ``.stream(...)``."""
+        from .cloudrun import CloudRun
+
         return CloudRun(self._transport)
 
     @functools.cached_property
     def storage(self) -> Storage:
         """Cloud storage: upload, download, stream, temporary URLs, delete, copy."""
+        from .storage import Storage
+
         return Storage(self._transport)
 
     @functools.cached_property
     def ai(self) -> AI:
         """The AI model API: ``cb.ai.chat.completions.create/stream``, raw paths."""
+        from .ai import AI
+
         return AI(self._transport)
 
     def with_options(

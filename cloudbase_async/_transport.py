@@ -196,8 +196,7 @@ class Response:
 
     async def aclose(self) -> None:
         # Shielded: a cancelled caller must still hand the connection back at once.
-        with anyio.CancelScope(shield=True):
-            await self.http.aclose()
+        await _close(self.http)
 
     def __repr__(self) -> str:
         return (
@@ -207,7 +206,12 @@ class Response:
 
 
 class _ReleasingStream(httpx.AsyncByteStream):
-    """Wraps a response body so closing it also frees the admission slot, exactly once."""
+    """Wraps a response body so closing it also frees the admission slot, exactly once.
+
+    Closing through httpx is not enough on its own: a response that arrives already
+    read (``httpx.MockTransport``, custom transports) is marked closed and httpx never
+    closes its stream again. So the transport also calls :meth:`release` itself.
+    """
 
     __slots__ = ("_inner", "_release")
 
@@ -222,9 +226,23 @@ class _ReleasingStream(httpx.AsyncByteStream):
         try:
             await self._inner.aclose()
         finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+            self.release()
+
+    def release(self) -> None:
+        """Free the admission slot; later calls do nothing."""
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+async def _close(response: httpx.Response) -> None:
+    """Close ``response`` (shielded) and free its admission slot, whatever httpx did."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await response.aclose()
+        finally:
+            if isinstance(response.stream, _ReleasingStream):
+                response.stream.release()
 
 
 class Pool:
@@ -415,8 +433,7 @@ class Transport:
             try:
                 await response.aread()
             finally:
-                with anyio.CancelScope(shield=True):
-                    await response.aclose()
+                await _close(response)
         return response
 
     def _log_success(

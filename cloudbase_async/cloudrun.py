@@ -11,56 +11,33 @@ mapped onto the error hierarchy like every other service.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
-from urllib.parse import quote
 
 import anyio
 import httpx
 
-from ._errors import InvalidRequestError, StreamClosedError
+from ._errors import StreamClosedError
+from ._passthrough import body_content, check_method, check_name, encode_subpath
 from ._sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource, _read_error
 from ._transport import UNSET, Content, QueryParams, Request, Response, Transport
 
 __all__ = ["CloudRun", "CloudRunStream", "service_path"]
 
-#: Service (and function) names, as the gateway documents them.
-SERVICE_NAME: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$")
-_METHOD: Final = re.compile(r"^[A-Za-z]+$")
 # Characters left as they are in a path: RFC 3986 pchar minus "%" (a literal "%" in a
 # path is encoded, so "/100%" reaches the service as "/100%25" and decodes back).
-_PATH_SAFE: Final = "/-._~!$&'()*+,;=:@"
+_PATH_SAFE: Final = "-._~!$&'()*+,;=:@"
 
 
 def service_path(service: str, path: str) -> str:
     """``/{service}{path}`` with the name checked and the path percent-encoded.
 
     ``path`` is the decoded path the service should see ("/files/a b.txt"); a missing
-    leading ``/`` is added. Query strings go in ``params=``; ``.``/``..`` segments are
-    refused (they would climb out of the service's prefix once normalised).
+    leading ``/`` is added; see :func:`~cloudbase_async._passthrough.encode_subpath`
+    for what is refused.
     """
-    if not isinstance(service, str) or not SERVICE_NAME.match(service):
-        raise InvalidRequestError(
-            f"Invalid CloudRun service name {service!r}: 2-60 characters, letters, digits, "
-            "'_' and '-', starting with a letter and ending with a letter or digit."
-        )
-    if "?" in path or "#" in path:
-        raise InvalidRequestError(
-            f"The path {path!r} contains '?' or '#': pass query parameters with params=."
-        )
-    if path and not path.startswith("/"):
-        path = "/" + path
-    if any(segment in (".", "..") for segment in path.split("/")):
-        raise InvalidRequestError(f"The path {path!r} contains '.' or '..' segments.")
-    return f"/{service}{quote(path, safe=_PATH_SAFE)}"
-
-
-def _method(method: str) -> str:
-    if not isinstance(method, str) or not _METHOD.match(method):
-        raise InvalidRequestError(f"Invalid HTTP method {method!r}.")
-    return method.upper()
+    return f"/{check_name(service, 'CloudRun service')}{encode_subpath(path, safe=_PATH_SAFE)}"
 
 
 class CloudRun:
@@ -84,17 +61,14 @@ class CloudRun:
         timeout: float | httpx.Timeout | None,
         stream: bool,
     ) -> Request:
-        if json is not UNSET and content is not None:
-            raise InvalidRequestError("Pass json= or content=, not both.")
-        if isinstance(content, str):
-            content = content.encode()
+        content = body_content(json, content)
         sent_headers = dict(headers or {})
         if stream and not any(k.lower() == "accept" for k in sent_headers):
             # Without it the gateway ends long requests at 60 s; pass your own Accept
             # (e.g. "*/*") for a service that negotiates on it.
             sent_headers["Accept"] = "text/event-stream"
         return Request(
-            _method(method),
+            check_method(method),
             "cloudrun",
             service_path(service, path),
             params=params,

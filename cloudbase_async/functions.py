@@ -13,21 +13,17 @@ function that is safe to run twice.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterable, Mapping, Sequence
-from typing import Any, Final, TypeAlias
-from urllib.parse import quote
+from typing import Any, TypeAlias
 
 import attrs
 import httpx
 
 from ._errors import InvalidRequestError
+from ._passthrough import body_content, check_method, check_name, encode_subpath
 from ._transport import UNSET, Request, Response, Transport, dumps_json
 
 __all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]
-
-#: The gateway's rule for function (and CloudRun service) names.
-FUNCTION_NAME: Final = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,58}[a-zA-Z0-9]$")
 
 ParamValue: TypeAlias = str | int | float | bool | None
 Params: TypeAlias = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
@@ -52,12 +48,7 @@ class FunctionResult:
 
 def validate_function_name(name: str) -> str:
     """Return ``name`` if the gateway accepts it, else raise :class:`InvalidRequestError`."""
-    if not isinstance(name, str) or not FUNCTION_NAME.fullmatch(name):
-        raise InvalidRequestError(
-            f"Invalid function name {name!r}: 2-60 characters, starting with a letter, "
-            "then letters, digits, '_' or '-', ending with a letter or digit."
-        )
-    return name
+    return check_name(name, "function")
 
 
 def _media_type(content_type: str | None) -> str:
@@ -92,18 +83,13 @@ def _encode_event(data: object) -> bytes:
 def encode_web_path(path: str) -> str:
     """Percent-encode every segment of an HTTP function's sub-path, keeping the slashes.
 
-    The path is taken literally (``%`` is encoded too). ``.``/``..`` segments are refused
-    because a gateway would resolve them and could reach another function; ``?`` and
-    ``#`` are refused because the query belongs in ``params=``.
+    The path is taken literally (``%`` is encoded too, and so is every reserved
+    character): see :func:`~cloudbase_async._passthrough.encode_subpath` for what is
+    refused. The path must start with ``/`` (``"/"`` is the function itself).
     """
     if not isinstance(path, str) or not path.startswith("/"):
         raise InvalidRequestError(f"The path must start with '/', got {path!r}.")
-    if "?" in path or "#" in path:
-        raise InvalidRequestError(f"Put the query in params=, not in the path: {path!r}.")
-    segments = path.split("/")[1:]
-    if any(segment in {".", ".."} for segment in segments):
-        raise InvalidRequestError(f"'.' and '..' segments are not allowed: {path!r}.")
-    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+    return encode_subpath(path, safe="")
 
 
 def _query(params: Params, *fixed: tuple[str, ParamValue]) -> list[tuple[str, ParamValue]]:
@@ -190,17 +176,14 @@ class Functions:
         may have reached the function unless ``retry_safe=True`` (even for GET).
         """
         validate_function_name(name)
-        if not method or not method.isalpha():
-            raise InvalidRequestError(f"Invalid HTTP method {method!r}.")
-        if json is not UNSET and content is not None:
-            raise InvalidRequestError("Pass json= or content=, not both.")
-        body = content.encode() if isinstance(content, str) else content
+        method = check_method(method)
+        body = body_content(json, content)
         # "/" is the function itself: the gateway's documented URL has no trailing slash.
         suffix = encode_web_path(path)
         suffix = "" if suffix == "/" else suffix
         return await self._transport.send(
             Request(
-                method.upper(),
+                method,
                 "functions",
                 f"/{name}{suffix}",
                 params=_query(params, ("webfn", "true")),

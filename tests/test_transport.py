@@ -516,3 +516,25 @@ async def test_a_stream_that_fails_before_its_body_raises_the_mapped_error(
         with anyio.fail_after(1):  # the failed stream gave its slot back
             mock.get(FN).mock(return_value=httpx.Response(200))
             await cb._transport.send(get())
+
+
+async def test_responses_that_arrive_already_read_still_free_their_slot() -> None:
+    # httpx.MockTransport hands back responses already read and marked closed; the
+    # admission slot must be freed all the same, or the gate fills up and calls hang.
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/missing"):
+            return httpx.Response(404, json={"code": "FUNCTION_NOT_FOUND", "message": "x"})
+        return httpx.Response(200, json={"ok": True})
+
+    async with client(transport=httpx.MockTransport(handler), max_concurrency=2) as cb:
+        with anyio.fail_after(5):
+            for _ in range(20):
+                await cb._transport.send(post())
+                with pytest.raises(NotFoundError):
+                    await cb._transport.send(post("/missing"))
+                stream = await cb._transport.open_stream(get())
+                await stream.aclose()
+                await stream.aclose()
+            async with anyio.create_task_group() as tg:
+                for _ in range(50):
+                    tg.start_soon(cb._transport.send, get())
