@@ -30,9 +30,8 @@ JSON_HEADERS = {"content-type": "application/json"}
 TARGET = "≤1.3× raw httpx; faster than the peer"
 
 
-# The mocks hand back an unread body stream, as a real transport does. (A response built
-# with ``content=`` arrives already read and closed, which skips the close hook the
-# transport uses to free its admission slot: see the notes in RESULTS.md.)
+# The mocks hand back an unread body stream, as a real transport does (a response built
+# with ``content=`` would arrive already read and closed, skipping the clients' reads).
 def _mock_httpx() -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         body = ROWS if request.method == "GET" else FUNCTION_RESULT
