@@ -115,7 +115,45 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
         for client in clients:
             await client.aclose()
     rows.append(await _gate_sweep(ctx, url))
+    rows.append(await _keepalive_sweep(ctx, url))
     return rows
+
+
+async def _keepalive_sweep(ctx: Context, url: str) -> Result:
+    """Ours at 100 concurrent calls with other ``max_keepalive_connections`` (information)."""
+    n, sleep_ms = 100, 10
+    medians: dict[str, float] = {}
+    spreads: dict[str, tuple[float, float]] = {}
+    for keepalive in (50, 20, 100):
+        cb = CloudBase(
+            env="bench",
+            api_key="bench-key",
+            endpoints={"functions": url + "/v1/functions"},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=keepalive),
+        )
+        call = lambda name, cb=cb: _ours.invoke(cb, name, PAYLOAD)  # noqa: E731
+        try:
+            await _round(call, f"sleep-{sleep_ms}", n)  # warm the connections
+            rates = [
+                n / (await _round(call, f"sleep-{sleep_ms}", n))[0] for _ in range(ctx.n(2, 5))
+            ]
+        finally:
+            await cb.aclose()
+        name = OURS if keepalive == 50 else f"{OURS}, max_keepalive_connections={keepalive}"
+        medians[name], spreads[name] = median(rates), spread(rates)
+    return Result(
+        BENCH,
+        f"{n} concurrent calls ({sleep_ms} ms server), ours with other keep-alive pool sizes "
+        "(default 50 of 100 connections)",
+        "req/s",
+        "higher",
+        medians,
+        spreads,
+        "(info)",
+        None,
+        "httpcore's pool bookkeeping grows with its connections: on every request start and "
+        "end it counts all connections once per idle connection to decide what to close",
+    )
 
 
 async def _gate_sweep(ctx: Context, url: str) -> Result:
