@@ -21,16 +21,9 @@ from httpx_sse import aconnect_sse
 
 from cloudbase_async import CloudBase
 
-from ._runner import Skip
-
 MESSAGES = [{"role": "user", "content": "stream please"}]
 FLOOR = "raw httpx-sse + json.loads"
 OPENAI = "openai AsyncOpenAI stream"
-
-
-def require_ai() -> None:
-    if not hasattr(CloudBase, "ai"):
-        raise Skip("cb.ai is not merged into this branch yet")
 
 
 def ours_client(url: str, **kwargs: Any) -> CloudBase:
@@ -60,7 +53,7 @@ def openai_client(url: str, **kwargs: Any) -> Any:
 async def read_ours(cb: CloudBase, model: str) -> int:
     """Chunks read through our typed stream."""
     count = 0
-    async with cb.ai.chat.completions.stream(  # type: ignore[attr-defined]
+    async with cb.ai.chat.completions.stream(
         provider="v1", model=model, messages=MESSAGES
     ) as stream:
         async for chunk in stream:

@@ -25,7 +25,12 @@ from ._servers import CHAT_COMPLETION, FUNCTION_RESULT, ROWS
 BENCH = "1 overhead"
 PAYLOAD = {"user": "u-1", "action": "score", "values": [1, 2, 3], "note": "benchmark"}
 MESSAGES = [{"role": "user", "content": "hello"}]
-SELECT = [("select", "*"), ("level", "eq.3"), ("price", "gte.10"), ("title", "like.course*")]
+SELECT: list[tuple[str, str | int | float | bool | None]] = [
+    ("select", "*"),
+    ("level", "eq.3"),
+    ("price", "gte.10"),
+    ("title", "like.course*"),
+]
 JSON_HEADERS = {"content-type": "application/json"}
 TARGET = "≤1.3× raw httpx; faster than the peer"
 

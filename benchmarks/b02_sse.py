@@ -65,6 +65,5 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
 
 
 def run(ctx: Context) -> list[Result]:
-    sc.require_ai()
     with ctx.server() as server:
         return asyncio.run(_measure(ctx, server.url))

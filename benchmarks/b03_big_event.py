@@ -130,7 +130,7 @@ async def _reads(ctx: Context) -> list[Result]:
 
         def handler(request: httpx.Request, step: int = step) -> httpx.Response:
             stream = _Pieces(body, step)
-            return httpx.Response(200, headers=headers, stream=stream)  # type: ignore[arg-type]
+            return httpx.Response(200, headers=headers, stream=stream)
 
         transport = httpx.MockTransport(handler)
         url = "http://bench.local"
@@ -140,7 +140,7 @@ async def _reads(ctx: Context) -> list[Result]:
         try:
             import httpx2
 
-            class _Pieces2(_Pieces, httpx2.AsyncByteStream):  # type: ignore[misc]
+            class _Pieces2(_Pieces, httpx2.AsyncByteStream):
                 pass
 
             def handler2(request: Any, step: int = step) -> Any:
@@ -177,7 +177,6 @@ async def _reads(ctx: Context) -> list[Result]:
 
 
 def run(ctx: Context) -> list[Result]:
-    sc.require_ai()
     with ctx.server() as server:
         rows = asyncio.run(_loopback(ctx, server.url))
     rows += asyncio.run(_reads(ctx))

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import gc
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -39,7 +39,7 @@ class _Client:
 
     def __init__(
         self,
-        first_chunk_then_leave: Callable[[asyncio.Event | None], Awaitable[None]],
+        first_chunk_then_leave: Callable[[asyncio.Event | None], Coroutine[Any, Any, None]],
         plain: Callable[[], Awaitable[Any]],
         close: Callable[[], Awaitable[Any]],
     ) -> None:
@@ -58,7 +58,7 @@ def _clients(url: str) -> dict[str, _Client]:
     floor = sc.raw_client(limits=httpx.Limits(max_connections=1), timeout=timeout)
 
     async def ours_leave(started: asyncio.Event | None) -> None:
-        async with ours.ai.chat.completions.stream(  # type: ignore[attr-defined]
+        async with ours.ai.chat.completions.stream(
             provider="v1", model=MODEL, messages=sc.MESSAGES
         ) as stream:
             async for _chunk in stream:
@@ -101,7 +101,9 @@ def _clients(url: str) -> dict[str, _Client]:
     return clients
 
 
-def _openai_leave(oai: Any, managed: bool) -> Callable[[asyncio.Event | None], Awaitable[None]]:
+def _openai_leave(
+    oai: Any, managed: bool
+) -> Callable[[asyncio.Event | None], Coroutine[Any, Any, None]]:
     async def leave(started: asyncio.Event | None) -> None:
         stream = await oai.chat.completions.create(model=MODEL, messages=sc.MESSAGES, stream=True)
         async with contextlib.AsyncExitStack() as stack:
@@ -206,6 +208,5 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
 
 
 def run(ctx: Context) -> list[Result]:
-    sc.require_ai()
     with ctx.server() as server:
         return asyncio.run(_measure(ctx, server.url))
