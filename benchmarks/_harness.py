@@ -157,6 +157,28 @@ def markdown_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def summary_table(results: Sequence[Result]) -> str:
+    """One row per case: our median, our ratio to each other client, target, verdict."""
+    lines = [
+        "| # | Case | Ours | Ours / each other client | Target | Verdict |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for res in results:
+        ours = res.medians.get(OURS)
+        ratios = []
+        for client, value in res.medians.items():
+            if client == OURS:
+                continue
+            ratio = res.ratio(client)
+            ratios.append(f"{client}: {_fmt(value) if ratio is None else f'{ratio:.2f}×'}")
+        lines.append(
+            f"| {res.bench} | {res.case} | "
+            f"{'—' if ours is None else _fmt(ours)} {res.unit} | {'; '.join(ratios)} | "
+            f"{res.target} | {_verdict(res)} |"
+        )
+    return "\n".join(lines)
+
+
 def console_table(results: Sequence[Result]) -> str:
     out = []
     for res in results:

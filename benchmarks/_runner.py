@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from ._harness import Result, console_table, load, machine, markdown_table
+from ._harness import Result, console_table, load, machine, markdown_table, summary_table
 from ._servers import ServerProcess, bench_server, raise_fd_limit
 
 #: number -> (name, module). Names are what ``python -m benchmarks NAME`` accepts.
@@ -150,6 +150,7 @@ def write_results(
         "  ours / that client of the medians (below 1 is better for times, above 1 for rates).",
         "",
     ]
+    lines += ["## Summary", "", summary_table(results), ""]
     by_bench: dict[str, list[Result]] = {}
     for res in results:
         by_bench.setdefault(res.bench, []).append(res)
