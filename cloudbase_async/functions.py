@@ -130,6 +130,27 @@ class Functions:
         qualifier: str | None = None,
         timeout: Timeout = None,
         retry_safe: bool = False,
+    ) -> Any:
+        """Run the event function ``name`` with ``data`` and return what it returned.
+
+        The result is decoded as :class:`FunctionResult` describes (JSON → a Python
+        value, text → ``str``). For the request id, status and retries as well, use
+        :meth:`invoke_with_response`; errors carry the request id themselves. The
+        arguments are :meth:`invoke_with_response`'s.
+        """
+        result = await self.invoke_with_response(
+            name, data, qualifier=qualifier, timeout=timeout, retry_safe=retry_safe
+        )
+        return result.result
+
+    async def invoke_with_response(
+        self,
+        name: str,
+        data: object = None,
+        *,
+        qualifier: str | None = None,
+        timeout: Timeout = None,
+        retry_safe: bool = False,
     ) -> FunctionResult:
         """Run the event function ``name`` with ``data`` (JSON; ``None`` sends ``{}``).
 
