@@ -20,6 +20,7 @@ from typing import Any, Final, TypeAlias
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 
@@ -195,7 +196,6 @@ class Response:
         return json.loads(content) if content else None
 
     async def aclose(self) -> None:
-        # Shielded: a cancelled caller must still hand the connection back at once.
         await _close(self.http)
 
     def __repr__(self) -> str:
@@ -237,12 +237,12 @@ class _ReleasingStream(httpx.AsyncByteStream):
 
 async def _close(response: httpx.Response) -> None:
     """Close ``response`` (shielded) and free its admission slot, whatever httpx did."""
-    with anyio.CancelScope(shield=True):
-        try:
+    if not response.is_closed:
+        # Shielded: a cancelled caller must still hand the connection back at once.
+        with anyio.CancelScope(shield=True):
             await response.aclose()
-        finally:
-            if isinstance(response.stream, _ReleasingStream):
-                response.stream.release()
+    if isinstance(response.stream, _ReleasingStream):
+        response.stream.release()
 
 
 class Pool:
@@ -262,7 +262,15 @@ class Pool:
         self._gate = anyio.Semaphore(max_concurrency) if max_concurrency else None
 
     async def acquire(self) -> None:
-        if self._gate is not None:
+        if self._gate is None:
+            return
+        # The uncontended path skips the two event-loop round trips of acquire() but is
+        # still a cancellation point. It stays fair: a released slot goes straight to a
+        # waiter, if any.
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        try:
+            self._gate.acquire_nowait()
+        except anyio.WouldBlock:
             await self._gate.acquire()
 
     def release(self) -> None:
@@ -329,7 +337,9 @@ class Transport:
             raise ValueError("a Request needs a service or an absolute url")
         return self.config.endpoints[request.service] + request.path
 
-    def _build(self, request: Request, request_id: str) -> httpx.Request:
+    def _build(
+        self, request: Request, request_id: str, authorization: str | None
+    ) -> httpx.Request:
         headers: dict[str, str]
         if request.url is not None:
             headers = dict(request.headers)
@@ -340,6 +350,8 @@ class Transport:
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             headers.update(request.headers)
             headers["X-Request-Id"] = request_id
+            if authorization is not None:
+                headers["Authorization"] = authorization
         content = request.content
         if request.json is not UNSET:
             content = dumps_json(request.json)
@@ -358,16 +370,21 @@ class Transport:
         if self.pool.closed:
             raise ClientClosedError("This CloudBase client is closed.")
         request_id = str(uuid.uuid4())
-        http_request = self._build(request, request_id)
         sends_credentials = request.authenticated and request.url is None
+        authorization = await self.credentials.authorization() if sends_credentials else None
+        http_request = self._build(request, request_id, authorization)
         retries = 0
         refreshed = False
         while True:
-            authorization: str | None = None
-            if sends_credentials:
-                authorization = await self.credentials.authorization()
-                if authorization is not None:
-                    http_request.headers["Authorization"] = authorization
+            if sends_credentials and (retries or refreshed):
+                # A later attempt: the token may have been refreshed in the meantime.
+                current = await self.credentials.authorization()
+                if current != authorization:
+                    authorization = current
+                    if current is None:
+                        http_request.headers.pop("Authorization", None)
+                    else:
+                        http_request.headers["Authorization"] = current
             started = time.perf_counter()
             try:
                 response = await self._send_once(http_request, read=not stream)

@@ -55,10 +55,25 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").partition(";")[0].strip().lower()
 
 
-def decode_result(content_type: str | None, content: bytes, text: str) -> Any:
+def _decode_text(content_type: str | None, content: bytes) -> str:
+    """The body as text, in the charset the content type names (UTF-8 by default)."""
+    charset = "utf-8"
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        return content.decode(charset, "replace")
+    except LookupError:  # an unknown charset name
+        return content.decode("utf-8", "replace")
+
+
+def decode_result(content_type: str | None, content: bytes, text: str | None = None) -> Any:
     """Decode a function's answer by its content type (see :class:`FunctionResult`).
 
-    A body labelled JSON that is not valid JSON is returned as text rather than lost.
+    ``text`` is the body already decoded, if the caller has it; otherwise it is decoded
+    only when the result is text. A body labelled JSON that is not valid JSON is
+    returned as text rather than lost.
     """
     if not content:
         return None
@@ -67,10 +82,10 @@ def decode_result(content_type: str | None, content: bytes, text: str) -> Any:
         try:
             return json.loads(content)
         except ValueError:
-            return text
-    if media.startswith("text/") or not media:
-        return text
-    return content
+            pass
+    elif media and not media.startswith("text/"):
+        return content
+    return _decode_text(content_type, content) if text is None else text
 
 
 def _encode_event(data: object) -> bytes:
@@ -115,6 +130,27 @@ class Functions:
         qualifier: str | None = None,
         timeout: Timeout = None,
         retry_safe: bool = False,
+    ) -> Any:
+        """Run the event function ``name`` with ``data`` and return what it returned.
+
+        The result is decoded as :class:`FunctionResult` describes (JSON → a Python
+        value, text → ``str``). For the request id, status and retries as well, use
+        :meth:`invoke_with_response`; errors carry the request id themselves. The
+        arguments are :meth:`invoke_with_response`'s.
+        """
+        result = await self.invoke_with_response(
+            name, data, qualifier=qualifier, timeout=timeout, retry_safe=retry_safe
+        )
+        return result.result
+
+    async def invoke_with_response(
+        self,
+        name: str,
+        data: object = None,
+        *,
+        qualifier: str | None = None,
+        timeout: Timeout = None,
+        retry_safe: bool = False,
     ) -> FunctionResult:
         """Run the event function ``name`` with ``data`` (JSON; ``None`` sends ``{}``).
 
@@ -146,7 +182,7 @@ class Functions:
         )
         content_type = response.headers.get("content-type")
         return FunctionResult(
-            result=decode_result(content_type, response.content, response.text),
+            result=decode_result(content_type, response.content),
             request_id=response.request_id,
             status_code=response.status_code,
             content_type=content_type,

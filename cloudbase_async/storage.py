@@ -8,8 +8,8 @@ with the item it answers and returns a :class:`BatchResult` whose failed items a
 
 Bytes never pass through the gateway: ``upload`` asks it for a signed upload URL and
 PUTs the body straight to object storage, ``download``/``stream`` ask for a download URL
-and GET it. Bodies are streamed in chunks of ``chunk_size`` bytes, so memory stays
-constant whatever the object's size.
+and GET it. Uploads are read in chunks of ``chunk_size`` bytes and downloads pass on
+the network's reads as they come, so memory stays constant whatever the object's size.
 """
 
 from __future__ import annotations
@@ -584,6 +584,52 @@ def guess_content_type(cloud_path: str) -> str:
 # --- streams --------------------------------------------------------------------------
 
 
+#: Bytes gathered per hop to the writer thread, and batches that may wait for it.
+_WRITE_BATCH: Final = 1 << 20
+_WRITE_QUEUE: Final = 4
+
+
+async def _write_while_reading(
+    body: ObjectStream, file: IO[bytes], on_progress: ProgressCallback | None
+) -> None:
+    """Copy ``body`` into ``file`` with disk writes overlapping network reads.
+
+    One writer thread drains a small bounded queue of ~1 MiB batches, so memory stays
+    under ``(_WRITE_QUEUE + 2) * _WRITE_BATCH`` and a slow disk slows the reader down
+    instead of filling memory. An error on either side cancels the other.
+    """
+    send, receive = anyio.create_memory_object_stream[bytes](_WRITE_QUEUE)
+
+    async def write_all() -> None:
+        async with receive:
+            async for batch in receive:
+                await anyio.to_thread.run_sync(file.write, batch)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(write_all)
+            async with send:
+                pending: list[bytes] = []
+                pending_size = 0
+                async for chunk in body:
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    if on_progress is not None:
+                        on_progress(body.received, body.size)
+                    if pending_size >= _WRITE_BATCH:
+                        await send.send(b"".join(pending))
+                        pending.clear()
+                        pending_size = 0
+                if pending:
+                    await send.send(b"".join(pending))
+    except BaseExceptionGroup as group:
+        # One side failed and the other was cancelled: raise that failure itself
+        # (an APIConnectionError, an OSError), not the task group's wrapper.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0]  # noqa: B904 (its own __cause__ is the story)
+        raise
+
+
 class ObjectStream:
     """An object's bytes as they arrive: ``async with cb.storage.stream(id) as body``.
 
@@ -597,7 +643,7 @@ class ObjectStream:
         storage: Storage,
         cloud_id: str,
         *,
-        chunk_size: int,
+        chunk_size: int | None,
         timeout: Timeout,
     ) -> None:
         self._storage = storage
@@ -668,6 +714,8 @@ class ObjectStream:
         # No cleanup in here: the block owns the connection, so an abandoned iterator
         # leaves nothing for the garbage collector to finish.
         try:
+            # Without a chunk size httpx passes each network read straight on; re-chunking
+            # costs a copy per byte (about 40% of the throughput on 256 MiB).
             async for chunk in response.http.aiter_raw(self._chunk_size):
                 self.received += len(chunk)
                 yield chunk
@@ -691,7 +739,9 @@ class Storage:
     """``cb.storage``: the environment's cloud storage.
 
     :param batch_size: items per gateway call for batch operations (default 50).
-    :param chunk_size: bytes per read when uploading and downloading (default 1 MiB).
+    :param chunk_size: bytes per read and per downloaded chunk. Default: uploads read
+        1 MiB at a time and downloads pass on the network's reads as they arrive
+        (re-chunking them costs a copy of every byte).
     :param max_age_field: the item field that carries ``max_age`` for temporary URLs
         (default ``"maxAge"``; unconfirmed in the API reference, hence configurable).
     """
@@ -701,12 +751,12 @@ class Storage:
         transport: Transport,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         max_age_field: str = DEFAULT_MAX_AGE_FIELD,
     ) -> None:
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
-        if chunk_size < 1:
+        if chunk_size is not None and chunk_size < 1:
             raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size}")
         if not max_age_field:
             raise ConfigurationError("max_age_field must be a non-empty string")
@@ -760,7 +810,9 @@ class Storage:
         if size is not None and size < 0:
             raise InvalidRequestError(f"size must be >= 0, got {size}")
         content_type = content_type or guess_content_type(cloud_path)
-        body, total = await _make_body(source, size, self.chunk_size, on_progress)
+        body, total = await _make_body(
+            source, size, self.chunk_size or DEFAULT_CHUNK_SIZE, on_progress
+        )
         signed: dict[str, list[str]] = {"content-type": [content_type]}
         if total is not None:
             signed["content-length"] = [str(total)]
@@ -862,6 +914,9 @@ class Storage:
         async with cb.storage.stream(cloud_id) as body:
             async for chunk in body:
                 ...
+
+        Chunks are the network's reads as they arrive unless a ``chunk_size`` (here or
+        on the service) asks for pieces of that size.
         """
         return ObjectStream(
             self, cloud_id, chunk_size=chunk_size or self.chunk_size, timeout=timeout
@@ -889,10 +944,7 @@ class Storage:
         async with self.stream(cloud_id, timeout=timeout) as body:
             try:
                 async with await anyio.open_file(partial, "xb") as file:
-                    async for chunk in body:
-                        await file.write(chunk)
-                        if on_progress is not None:
-                            on_progress(body.received, body.size)
+                    await _write_while_reading(body, file.wrapped, on_progress)
                     await file.flush()
                     await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
                 await anyio.Path(partial).replace(target)

@@ -47,7 +47,7 @@ async def test_invoke_posts_the_event_and_decodes_json(mock: respx.MockRouter) -
         return_value=httpx.Response(200, json={"total": 3}, headers={"X-Request-Id": "r1"})
     )
     async with client() as cb:
-        result = await cb.functions.invoke("sum", {"a": 1, "b": 2, "note": "ü"})
+        result = await cb.functions.invoke_with_response("sum", {"a": 1, "b": 2, "note": "ü"})
     sent = route.calls.last.request
     assert sent.content == '{"a":1,"b":2,"note":"ü"}'.encode()
     assert sent.headers["Content-Type"] == "application/json; charset=utf-8"
@@ -59,6 +59,16 @@ async def test_invoke_posts_the_event_and_decodes_json(mock: respx.MockRouter) -
     )
 
 
+async def test_invoke_returns_the_decoded_value_itself(mock: respx.MockRouter) -> None:
+    mock.post(f"{FN}/sum").mock(return_value=httpx.Response(200, json={"total": 3}))
+    mock.post(f"{FN}/hello").mock(
+        return_value=httpx.Response(200, text="hi", headers={"Content-Type": "text/plain"})
+    )
+    async with client() as cb:
+        assert await cb.functions.invoke("sum", {"a": 1}) == {"total": 3}
+        assert await cb.functions.invoke("hello") == "hi"
+
+
 async def test_invoke_with_no_data_sends_an_empty_event_and_the_qualifier(
     mock: respx.MockRouter,
 ) -> None:
@@ -66,7 +76,7 @@ async def test_invoke_with_no_data_sends_an_empty_event_and_the_qualifier(
         return_value=httpx.Response(200, text="hi there", headers={"Content-Type": "text/plain"})
     )
     async with client() as cb:
-        result = await cb.functions.invoke("hello", qualifier="3")
+        result = await cb.functions.invoke_with_response("hello", qualifier="3")
     assert route.calls.last.request.content == b"{}"
     assert route.calls.last.request.headers["X-Qualifier"] == "3"
     assert result.result == "hi there"
@@ -149,7 +159,9 @@ async def test_a_lost_answer_is_not_retried_unless_opted_in(mock: respx.MockRout
         with pytest.raises(APIConnectionError):
             await cb.functions.invoke("fn")
         assert route.call_count == 1
-        result = await cb.with_options(max_retries=2).functions.invoke("fn", retry_safe=True)
+        result = await cb.with_options(max_retries=2).functions.invoke_with_response(
+            "fn", retry_safe=True
+        )
     assert route.call_count == 3
     assert result.retries_taken == 1
     assert result.result is None
@@ -160,7 +172,7 @@ async def test_a_never_sent_request_is_retried(mock: respx.MockRouter) -> None:
         side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json=1)]
     )
     async with client() as cb:
-        result = await cb.functions.invoke("fn")
+        result = await cb.functions.invoke_with_response("fn")
     assert route.call_count == 2
     assert result.result == 1
 

@@ -98,8 +98,8 @@ def client(url: str) -> CloudBase:
 
 async def test_json_and_text_results(url: str) -> None:
     async with client(url) as cb:
-        echoed = await cb.functions.invoke("echo", {"n": [1, 2]}, qualifier="$LATEST")
-        text = await cb.functions.invoke("text")
+        echoed = await cb.functions.invoke_with_response("echo", {"n": [1, 2]}, qualifier="$LATEST")
+        text = await cb.functions.invoke_with_response("text")
         assert checked_out(cb) == 0
     assert echoed.result == {"event": {"n": [1, 2]}, "qualifier": "$LATEST"}
     assert echoed.request_id == "gw-1"

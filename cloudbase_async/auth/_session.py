@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 import anyio
+import anyio.lowlevel
 import attrs
 
 from .._convert import structure, unstructure
@@ -334,6 +335,9 @@ class SessionManager:
         flight = self._flight = _Flight()
         try:
             with anyio.CancelScope(shield=True):
+                # Let every caller that is about to find the token stale join this flight,
+                # even when the transport answers without ever yielding (mocks, caches).
+                await anyio.lowlevel.checkpoint()
                 event, error = await self._replace(stale)
         except Exception as exc:
             flight.error = exc
