@@ -12,7 +12,7 @@ SELECT_PATH = "cb.rdb.table(...).select().eq().gte().like().execute()"
 
 async def invoke(cb: CloudBase, name: str, data: Any) -> Any:
     """POST JSON to a cloud function and return the decoded result."""
-    return (await cb.functions.invoke(name, data)).result
+    return await cb.functions.invoke(name, data)
 
 
 async def select3(cb: CloudBase, table: str) -> Any:
