@@ -174,6 +174,13 @@ def _rows(n: int, runs: dict[str, list[dict[str, Any]]]) -> list[Result]:
         "are dominated by the HTTP calls themselves (see #4), so no difference is shown"
     )
     del added[OURS_CALLS]
+    for name in added:
+        failures = sum(len(r["failures"]) for r in runs[name])
+        if failures:
+            calls_note += (
+                f"; {name}: {failures} of {n * len(runs[name])} calls failed in the expired "
+                "storms, so its figure is the time until they had all answered or failed"
+            )
 
     def failed(name: str) -> str:
         reasons = Counter(why for r in runs[name] for why in r["failures"])
