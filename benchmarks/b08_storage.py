@@ -26,7 +26,7 @@ from ._servers import ROOT
 
 BENCH = "8 storage"
 CURL = "curl (same URLs)"
-RAW = "raw httpx aiter_raw() (floor)"
+RAW = "raw httpx aiter_raw() (floor; to a file: blocking writes, no fsync)"
 
 
 def _write(path: Path, size: int) -> None:
@@ -68,18 +68,35 @@ def _curl(url: str, src: Path, dst: Path) -> dict[str, float]:
     return {"upload_s": t1 - t0, "download_s": t2 - t1, "stream_s": t3 - t2}
 
 
-async def _raw_stream(url: str, src: Path, size: int) -> dict[str, float]:
-    """The floor for streaming: raw httpx passing on its network reads, bytes dropped."""
+def _pop_size(path: Path) -> int:
+    """The file's size; the file is deleted."""
+    size = path.stat().st_size
+    path.unlink()
+    return size
+
+
+async def _raw(url: str, src: Path, dst: Path, size: int) -> dict[str, float]:
+    """The floor: raw httpx passing on its network reads, dropped or written as they come.
+
+    To a file it writes each read with a plain blocking ``write()`` on the event loop
+    (what a short script does; nothing else runs meanwhile) and neither flushes to disk
+    nor renames: the least a Python download can do.
+    """
     blob = f"{url}/_blob/curl-{src.name}"  # uploaded by curl just before
     async with httpx.AsyncClient() as client:
-        with Stopwatch() as sw:
+        with Stopwatch() as to_nowhere:
             received = 0
             async with client.stream("GET", blob) as response:
                 async for chunk in response.aiter_raw():
                     received += len(chunk)
-    if received != size:
+        with Stopwatch() as to_file:
+            async with client.stream("GET", blob) as response:
+                with open(dst, "wb") as f:  # noqa: ASYNC230 - the point of this floor
+                    async for chunk in response.aiter_raw():
+                        f.write(chunk)
+    if received != size or _pop_size(dst) != size:
         raise RuntimeError("raw httpx read a different size")
-    return {"stream_s": sw.elapsed}
+    return {"stream_s": to_nowhere.elapsed, "download_s": to_file.elapsed}
 
 
 def run(ctx: Context) -> list[Result]:
@@ -97,7 +114,7 @@ def run(ctx: Context) -> list[Result]:
                 order = [(OURS, _ours), (CURL, _curl)]
                 for name, fn in order if r % 2 == 0 else order[::-1]:
                     runs[name].append(fn(server.url, src, dst))
-                runs[RAW].append(asyncio.run(_raw_stream(server.url, src, size)))
+                runs[RAW].append(asyncio.run(_raw(server.url, src, dst, size)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = []
