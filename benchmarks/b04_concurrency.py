@@ -119,26 +119,32 @@ async def _measure(ctx: Context, url: str) -> list[Result]:
     return rows
 
 
+async def _our_rates(
+    url: str, n: int, sleep_ms: int, *, warm: int, repeats: int, **settings: Any
+) -> list[float]:
+    """Calls/s of ours with client ``settings``, over ``repeats`` rounds of ``n`` at once."""
+    cb = CloudBase(
+        env="bench",
+        api_key="bench-key",
+        endpoints={"functions": url + "/v1/functions"},
+        **settings,
+    )
+    call = lambda name: _ours.invoke(cb, name, PAYLOAD)  # noqa: E731
+    try:
+        await _round(call, f"sleep-{sleep_ms}", warm)  # warm the connections
+        return [n / (await _round(call, f"sleep-{sleep_ms}", n))[0] for _ in range(repeats)]
+    finally:
+        await cb.aclose()
+
+
 async def _keepalive_sweep(ctx: Context, url: str) -> Result:
     """Ours at 100 concurrent calls with other ``max_keepalive_connections`` (information)."""
     n, sleep_ms = 100, 10
     medians: dict[str, float] = {}
     spreads: dict[str, tuple[float, float]] = {}
     for keepalive in (50, 20, 100):
-        cb = CloudBase(
-            env="bench",
-            api_key="bench-key",
-            endpoints={"functions": url + "/v1/functions"},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=keepalive),
-        )
-        call = lambda name, cb=cb: _ours.invoke(cb, name, PAYLOAD)  # noqa: E731
-        try:
-            await _round(call, f"sleep-{sleep_ms}", n)  # warm the connections
-            rates = [
-                n / (await _round(call, f"sleep-{sleep_ms}", n))[0] for _ in range(ctx.n(2, 5))
-            ]
-        finally:
-            await cb.aclose()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=keepalive)
+        rates = await _our_rates(url, n, sleep_ms, warm=n, repeats=ctx.n(2, 5), limits=limits)
         name = OURS if keepalive == 50 else f"{OURS}, max_keepalive_connections={keepalive}"
         medians[name], spreads[name] = median(rates), spread(rates)
     return Result(
@@ -162,20 +168,9 @@ async def _gate_sweep(ctx: Context, url: str) -> Result:
     medians: dict[str, float] = {}
     spreads: dict[str, tuple[float, float]] = {}
     for gate in (100, 64, 32, 16, 8):
-        cb = CloudBase(
-            env="bench",
-            api_key="bench-key",
-            endpoints={"functions": url + "/v1/functions"},
-            max_concurrency=gate,
+        rates = await _our_rates(
+            url, n, sleep_ms, warm=gate, repeats=ctx.n(1, 3), max_concurrency=gate
         )
-        call = lambda name, cb=cb: _ours.invoke(cb, name, PAYLOAD)  # noqa: E731
-        try:
-            await _round(call, f"sleep-{sleep_ms}", gate)  # warm the connections
-            rates = [
-                n / (await _round(call, f"sleep-{sleep_ms}", n))[0] for _ in range(ctx.n(1, 3))
-            ]
-        finally:
-            await cb.aclose()
         name = OURS if gate == 100 else f"{OURS}, max_concurrency={gate}"
         medians[name], spreads[name] = median(rates), spread(rates)
     return Result(
