@@ -4,9 +4,9 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 from ._client import CloudBase
-from ._config import ClientConfig
-from ._credentials import CredentialProvider, StaticCredential
-from ._errors import (
+from ._core.config import ClientConfig
+from ._core.credentials import CredentialProvider, StaticCredential
+from ._core.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -27,8 +27,8 @@ from ._errors import (
     StreamError,
     StreamInterruptedError,
 )
-from ._retry import RetryPolicy
-from ._transport import Response
+from ._core.retry import RetryPolicy
+from ._core.transport import Response
 from ._version import __version__
 from .auth import (
     Auth,
@@ -42,7 +42,7 @@ from .auth import (
 )
 
 if TYPE_CHECKING:
-    from ._sse import EventSource, EventTooLargeError, ServerSentEvent
+    from ._core.sse import EventSource, EventTooLargeError, ServerSentEvent
     from .ejson import ObjectId
     from .functions import FunctionResult, Functions
     from .nosql import (
@@ -71,9 +71,9 @@ if TYPE_CHECKING:
 # Service modules load on first use, so `import cloudbase_async` stays fast for code that
 # needs one service (PEP 562). The names still import from here as usual.
 _LAZY: Final[dict[str, str]] = {
-    "EventSource": "._sse",
-    "EventTooLargeError": "._sse",
-    "ServerSentEvent": "._sse",
+    "EventSource": "._core.sse",
+    "EventTooLargeError": "._core.sse",
+    "ServerSentEvent": "._core.sse",
     "ObjectId": ".ejson",
     "FunctionResult": ".functions",
     "Functions": ".functions",

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 import httpx
 
-from ._config import (
+from ._core.config import (
     DEFAULT_LIMITS,
     ClientConfig,
     as_timeout,
     resolve_config,
     resolve_credential,
 )
-from ._credentials import CredentialProvider, NoCredential, StaticCredential
-from ._errors import ConfigurationError
-from ._transport import Pool, Transport
+from ._core.credentials import CredentialProvider, NoCredential, StaticCredential
+from ._core.errors import ConfigurationError
+from ._core.transport import Pool, Transport
 from .auth import Auth, SessionStore
 from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
 

@@ -18,10 +18,10 @@ from typing import Any, Final, Self
 import anyio
 import httpx
 
-from ._errors import StreamClosedError
-from ._passthrough import body_content, check_method, check_name, encode_subpath
-from ._sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource, _read_error
-from ._transport import UNSET, Content, QueryParams, Request, Response, Transport
+from ._core.errors import StreamClosedError
+from ._core.passthrough import body_content, check_method, check_name, encode_subpath
+from ._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource, _read_error
+from ._core.transport import UNSET, Content, QueryParams, Request, Response, Transport
 
 __all__ = ["CloudRun", "CloudRunStream", "service_path"]
 

@@ -19,9 +19,9 @@ from typing import Any, TypeAlias
 import attrs
 import httpx
 
-from ._errors import InvalidRequestError
-from ._passthrough import body_content, check_method, check_name, encode_subpath
-from ._transport import UNSET, Request, Response, Transport, dumps_json
+from ._core.errors import InvalidRequestError
+from ._core.passthrough import body_content, check_method, check_name, encode_subpath
+from ._core.transport import UNSET, Request, Response, Transport, dumps_json
 
 __all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]
 

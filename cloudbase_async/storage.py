@@ -31,7 +31,7 @@ import anyio.to_thread
 import attrs
 import httpx
 
-from ._errors import (
+from ._core.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -40,7 +40,7 @@ from ._errors import (
     InvalidRequestError,
     make_api_error,
 )
-from ._transport import ReplayableBody, Request, Response, Transport
+from ._core.transport import ReplayableBody, Request, Response, Transport
 
 __all__ = [
     "BatchResult",

@@ -28,7 +28,7 @@ from cloudbase_async import (
     StreamError,
     StreamInterruptedError,
 )
-from cloudbase_async._convert import unstructure
+from cloudbase_async._core.convert import unstructure
 from cloudbase_async.ai import (
     ChatCompletion,
     ChatCompletionChunk,

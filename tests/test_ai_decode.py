@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudbase_async._convert import structure, unstructure
+from cloudbase_async._core.convert import structure, unstructure
 from cloudbase_async.ai import (
     ChatCompletionAccumulator,
     ChatCompletionChunk,

@@ -17,7 +17,7 @@ from cloudbase_async import (
     InternalServerError,
     MemoryStore,
 )
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 
 pytestmark = pytest.mark.anyio
 

@@ -23,7 +23,7 @@ from cloudbase_async import (
     RateLimitError,
     Session,
 )
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 from cloudbase_async.auth import (
     Provider,
     SudoToken,

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from cloudbase_async import CloudBase
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 from tests.support.pool import checked_out
 from tests.support.server import serve
 

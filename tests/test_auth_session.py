@@ -20,7 +20,7 @@ from cloudbase_async import (
     MemoryStore,
     Session,
 )
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from cloudbase_async import CloudBase, FileStore, MemoryStore, SessionStore
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 
 pytestmark = pytest.mark.anyio
 

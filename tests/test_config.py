@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from cloudbase_async import CloudBase, ConfigurationError
-from cloudbase_async._config import (
+from cloudbase_async._core.config import (
     SERVICES,
     gateway_url,
     resolve_config,

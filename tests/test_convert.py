@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from cloudbase_async._convert import structure, unstructure
+from cloudbase_async._core.convert import structure, unstructure
 
 
 @attrs.frozen

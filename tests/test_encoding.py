@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cloudbase_async._transport import dumps_json, redact_url
+from cloudbase_async._core.transport import dumps_json, redact_url
 
 
 def test_redact_url() -> None:

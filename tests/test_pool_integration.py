@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from cloudbase_async import APITimeoutError, CloudBase
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 from tests.support.pool import checked_out, open_connections
 from tests.support.server import serve
 

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from cloudbase_async import RetryPolicy
-from cloudbase_async._retry import is_retryable_status, parse_retry_after
+from cloudbase_async._core.retry import is_retryable_status, parse_retry_after
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 

@@ -22,8 +22,8 @@ from cloudbase_async import (
     StreamError,
     StreamInterruptedError,
 )
-from cloudbase_async._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
-from cloudbase_async._transport import Request
+from cloudbase_async._core.sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
+from cloudbase_async._core.transport import Request
 from tests.support.pool import checked_out
 
 

@@ -24,7 +24,7 @@ from cloudbase_async import (
     NotFoundError,
     RateLimitError,
 )
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 
 pytestmark = pytest.mark.asyncio
 

@@ -18,11 +18,11 @@ import attrs
 import cattrs
 import httpx
 
-from .._config import as_timeout
-from .._convert import structure
-from .._errors import APIError, InvalidRequestError
-from .._sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_timeout
-from .._transport import Request, Response, Transport
+from .._core.config import as_timeout
+from .._core.convert import structure
+from .._core.errors import APIError, InvalidRequestError
+from .._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_timeout
+from .._core.transport import Request, Response, Transport
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import (
     ChatCompletion,

@@ -19,7 +19,7 @@ from typing import Any, Final
 import attrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from .._convert import converter
+from .._core.convert import converter
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,

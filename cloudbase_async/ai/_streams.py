@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Self
 
-from .._errors import (
+from .._core.errors import (
     APIConnectionError,
     APIError,
     StreamClosedError,
@@ -24,8 +24,8 @@ from .._errors import (
     error_class,
     parse_error_body,
 )
-from .._sse import EventSource, ServerSentEvent
-from .._transport import Request, Response, Transport
+from .._core.sse import EventSource, ServerSentEvent
+from .._core.transport import Request, Response, Transport
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import ChatCompletion, ChatCompletionChunk
 

@@ -8,9 +8,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
-from .._convert import structure
-from .._errors import APIError, make_api_error
-from .._transport import Response
+from .._core.convert import structure
+from .._core.errors import APIError, make_api_error
+from .._core.transport import Response
 
 T = TypeVar("T")
 

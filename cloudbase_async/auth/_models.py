@@ -13,8 +13,8 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-from .._convert import structure
-from .._credentials import redact
+from .._core.convert import structure
+from .._core.credentials import redact
 
 __all__ = [
     "AuthEvent",

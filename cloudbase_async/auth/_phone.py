@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .._errors import InvalidRequestError
+from .._core.errors import InvalidRequestError
 
 __all__ = ["normalize_phone_number"]
 

@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import attrs
 
-from .._convert import structure
-from .._credentials import StaticCredential
-from .._errors import AuthenticationError, InvalidRequestError
-from .._transport import UNSET, Request, Response, Transport
+from .._core.convert import structure
+from .._core.credentials import StaticCredential
+from .._core.errors import AuthenticationError, InvalidRequestError
+from .._core.transport import UNSET, Request, Response, Transport
 from ._api import bearer, jwt_claims, mapping, read_body, read_model
 from ._events import AuthStateCallback, Subscription
 from ._models import (

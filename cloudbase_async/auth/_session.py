@@ -40,10 +40,10 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from .._convert import structure, unstructure
-from .._credentials import CredentialKind, CredentialProvider, redact
-from .._errors import APIError, AuthenticationError
-from .._transport import Request, Transport
+from .._core.convert import structure, unstructure
+from .._core.credentials import CredentialKind, CredentialProvider, redact
+from .._core.errors import APIError, AuthenticationError
+from .._core.transport import Request, Transport
 from ._api import basic_auth, bearer, read_model
 from ._events import AuthStateCallback, Emitter, Subscription
 from ._models import AuthEvent, Session, TokenResponse

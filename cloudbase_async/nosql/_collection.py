@@ -10,9 +10,9 @@ import attrs
 import httpx
 
 from .. import ejson
-from .._convert import structure, unstructure
-from .._errors import APIError, InvalidRequestError, NotFoundError
-from .._transport import UNSET, QueryParams, Request, Transport
+from .._core.convert import structure, unstructure
+from .._core.errors import APIError, InvalidRequestError, NotFoundError
+from .._core.transport import UNSET, QueryParams, Request, Transport
 from ._encoding import (
     Order,
     Projection,

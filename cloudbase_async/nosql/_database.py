@@ -12,8 +12,8 @@ import anyio
 import attrs
 
 from .. import ejson
-from .._errors import ConflictError, InvalidRequestError
-from .._transport import Transport
+from .._core.errors import ConflictError, InvalidRequestError
+from .._core.transport import Transport
 from ._collection import Collection, Document, Scope, Timeout, TransactionState, _unexpected
 from ._encoding import encode_value, path_segment
 from ._models import NoSQLPaths

@@ -8,7 +8,7 @@ from typing import Any, Final, TypeAlias
 from urllib.parse import quote
 
 from .. import ejson
-from .._errors import InvalidRequestError
+from .._core.errors import InvalidRequestError
 
 __all__ = [
     "Order",

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from .. import ejson
-from .._convert import converter
+from .._core.convert import converter
 
 __all__ = ["DeleteResult", "NoSQLPaths", "UpdateResult"]
 

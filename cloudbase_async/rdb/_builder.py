@@ -19,8 +19,8 @@ from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overl
 import attrs
 import httpx
 
-from .._errors import APIError, InvalidRequestError
-from .._transport import Request, Response, Transport
+from .._core.errors import APIError, InvalidRequestError
+from .._core.transport import Request, Response, Transport
 from . import filters as f
 from ._encode import (
     Condition,
@@ -203,7 +203,7 @@ def _rows(response: Response) -> Any:
 def _structure_rows(rows: Any, row_type: type[Any] | None) -> Any:
     if row_type is None or rows is None:
         return rows
-    from .._convert import structure
+    from .._core.convert import structure
 
     if isinstance(rows, list):
         return [structure(row, row_type) for row in rows]

@@ -7,8 +7,8 @@ from urllib.parse import quote
 
 import attrs
 
-from .._errors import InvalidRequestError
-from .._transport import Transport
+from .._core.errors import InvalidRequestError
+from .._core.transport import Transport
 from ._builder import CountMethod, QuerySpec, RpcBuilder, Table, _check_count, rpc_args_params
 from ._encode import jsonable
 

@@ -29,7 +29,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from .._errors import InvalidRequestError
+from .._core.errors import InvalidRequestError
 
 __all__ = [
     "Condition",
@@ -265,7 +265,7 @@ def jsonable(value: object) -> object:
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     if attrs.has(type(value)):
-        from .._convert import unstructure
+        from .._core.convert import unstructure
 
         return jsonable(unstructure(value))
     if isinstance(value, enum.Enum):

@@ -8,7 +8,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
-from .._errors import APIError, NotFoundError
+from .._core.errors import APIError, NotFoundError
 
 __all__ = [
     "MultipleRowsError",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
-from .._errors import InvalidRequestError
+from .._core.errors import InvalidRequestError
 from ._encode import (
     Condition,
     Group,

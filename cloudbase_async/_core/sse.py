@@ -28,14 +28,14 @@ from typing import Any, Final, NamedTuple
 import anyio
 import httpx
 
-from ._errors import (
+from .errors import (
     APIConnectionError,
     APITimeoutError,
     StreamClosedError,
     StreamError,
     StreamInterruptedError,
 )
-from ._transport import Response
+from .transport import Response
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterable
 from typing import Final
 from urllib.parse import quote
 
-from ._errors import InvalidRequestError
-from ._transport import UNSET
+from .errors import InvalidRequestError
+from .transport import UNSET
 
 __all__ = ["NAME", "body_content", "check_method", "check_name", "encode_subpath"]
 

@@ -24,9 +24,10 @@ import anyio.lowlevel
 import attrs
 import httpx
 
-from ._config import ClientConfig, Service
-from ._credentials import CredentialProvider
-from ._errors import (
+from .._version import __version__
+from .config import ClientConfig, Service
+from .credentials import CredentialProvider
+from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -36,8 +37,7 @@ from ._errors import (
     decode_body,
     make_api_error,
 )
-from ._retry import is_retryable_status, parse_retry_after
-from ._version import __version__
+from .retry import is_retryable_status, parse_retry_after
 
 __all__ = [
     "Pool",

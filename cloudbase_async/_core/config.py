@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from ._credentials import CredentialKind, StaticCredential
-from ._errors import ConfigurationError
-from ._retry import RetryPolicy
+from .credentials import CredentialKind, StaticCredential
+from .errors import ConfigurationError
+from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_LIMITS",
