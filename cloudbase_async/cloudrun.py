@@ -21,7 +21,8 @@ import httpx
 from ._core.errors import StreamClosedError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
 from ._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource, _read_error
-from ._core.transport import UNSET, Content, QueryParams, Request, Response, Transport
+from ._core.transport import Request, Response, Transport
+from ._core.types import UNSET, Content, QueryParams
 
 __all__ = ["CloudRun", "CloudRunStream", "service_path"]
 

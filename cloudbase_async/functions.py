@@ -17,17 +17,17 @@ from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
-import httpx
 
+from ._core.codec import dumps
 from ._core.errors import InvalidRequestError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
-from ._core.transport import UNSET, Request, Response, Transport, dumps_json
+from ._core.transport import Request, Response, Transport
+from ._core.types import UNSET, Timeout
 
 __all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]
 
 ParamValue: TypeAlias = str | int | float | bool | None
 Params: TypeAlias = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
-Timeout: TypeAlias = float | httpx.Timeout | None
 
 
 @attrs.frozen
@@ -90,7 +90,7 @@ def decode_result(content_type: str | None, content: bytes, text: str | None = N
 
 def _encode_event(data: object) -> bytes:
     try:
-        return dumps_json({} if data is None else data)
+        return dumps({} if data is None else data)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"The event is not JSON-serialisable: {exc}") from exc
 

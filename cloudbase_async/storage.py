@@ -41,6 +41,7 @@ from ._core.errors import (
     make_api_error,
 )
 from ._core.transport import ReplayableBody, Request, Response, Transport
+from ._core.types import Timeout
 
 __all__ = [
     "BatchResult",
@@ -75,7 +76,6 @@ ProgressCallback: TypeAlias = Callable[[int, int | None], object]
 UploadSource: TypeAlias = (
     bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | AsyncIterable[bytes]
 )
-Timeout: TypeAlias = float | httpx.Timeout | None
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -12,7 +12,6 @@ import pytest_asyncio
 import respx
 
 from cloudbase_async import (
-    APIError,
     AuthenticationError,
     AuthEvent,
     BadRequestError,
@@ -21,6 +20,7 @@ from cloudbase_async import (
     ConflictError,
     InvalidRequestError,
     RateLimitError,
+    ResponseValidationError,
     Session,
 )
 from cloudbase_async._core.transport import Request
@@ -697,7 +697,7 @@ async def test_an_unexpected_2xx_body_is_an_api_error(
     cb: CloudBase, mock: respx.MockRouter, response: httpx.Response
 ) -> None:
     mock.post(f"{AUTH}/signin").mock(return_value=response)
-    with pytest.raises(APIError, match="unexpected body") as info:
+    with pytest.raises(ResponseValidationError) as info:
         await cb.auth.sign_in_with_password(username="a", password="b")
     assert info.value.status_code == 200
     assert await cb.auth.get_session() is None

@@ -16,7 +16,8 @@ from cloudbase_async import (
     RateLimitError,
     ServerTimeoutError,
 )
-from cloudbase_async._core.errors import decode_body, make_api_error, parse_error_body
+from cloudbase_async._core.codec import loads_lenient as decode_body
+from cloudbase_async._core.errors import make_api_error, parse_error_body
 
 
 def test_gateway_shape() -> None:

@@ -11,9 +11,8 @@ all of them into the same fields so that callers catch classes, not shapes:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -33,6 +32,9 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
     "ServerTimeoutError",
     "StreamClosedError",
     "StreamError",
@@ -42,6 +44,17 @@ __all__ = [
 
 class CloudBaseError(Exception):
     """Base class of every error this SDK raises."""
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _rebuild(cls: type[E], message: str, fields: dict[str, Any]) -> E:
+    """Unpickle an error whose ``__init__`` takes keywords: the message, then its fields."""
+    error = cls.__new__(cls)
+    BaseException.__init__(error, message)
+    vars(error).update(fields)
+    return error
 
 
 class ConfigurationError(CloudBaseError, ValueError):
@@ -101,6 +114,11 @@ class APIError(CloudBaseError):
         rid = f" (request_id={self.request_id})" if self.request_id else ""
         return f"HTTP {self.status_code}{code}: {self.message}{rid}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args); ours take keywords, so rebuild from the fields
+        # (multiprocessing, Celery and arq move errors between processes this way).
+        return (_rebuild, (type(self), self.message, dict(vars(self))))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(status_code={self.status_code!r}, code={self.code!r}, "
@@ -156,6 +174,29 @@ class ServerTimeoutError(InternalServerError):
     """The server gave up waiting (HTTP 504, ``*_TIMEOUT`` and time-limit codes)."""
 
 
+class RedirectError(APIError):
+    """The server answered 3xx. Redirects are never followed (a credential would go
+    along to wherever they point), and a 3xx is not a success. ``location`` is the
+    redirect's target with secrets removed."""
+
+    location: str | None
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
+class ResponseValidationError(APIError):
+    """A 2xx answer this SDK cannot read: not JSON, not UTF-8, nested too deeply, or not
+    the shape the API documents. ``body`` holds what arrived (text, at most 64 KiB)."""
+
+
+class ResponseTooLargeError(APIError):
+    """A response body grew past ``max_response_size`` bytes (after decompression) and
+    was abandoned unread; raise the limit with ``with_options(max_response_size=...)``
+    or stream the body instead."""
+
+
 class StreamError(APIError):
     """An error arrived inside a stream that had started well.
 
@@ -189,6 +230,9 @@ class APIConnectionError(CloudBaseError):
         super().__init__(message)
         self.request_id = request_id
         self.partial = partial
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), dict(vars(self))))
 
 
 class APITimeoutError(APIConnectionError):
@@ -384,10 +428,19 @@ def parse_error_body(body: object) -> ErrorFields:
     """Read the error fields out of a decoded body of any of the known shapes."""
     if not isinstance(body, Mapping):
         return ErrorFields()
-    if isinstance(body.get("error"), str) and "code" not in body:
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        # OpenAI style, from model providers behind the AI gateway: {"error": {...}}
+        return ErrorFields(
+            code=_text(error.get("code")) or _text(error.get("type")),
+            message=_text(error.get("message")),
+            request_id=_text(body.get("requestId") or body.get("request_id")),
+            details=error.get("param"),
+        )
+    if isinstance(error, str) and "code" not in body:
         # auth (OAuth style); supabase-style storage uses {"statusCode", "error", "message"}
         return ErrorFields(
-            code=body["error"],
+            code=error,
             message=_text(body.get("error_description")) or _text(body.get("message")),
             request_id=_text(body.get("request_id") or body.get("requestId")),
             details=body.get("details", body.get("error_code")),
@@ -399,16 +452,6 @@ def parse_error_body(body: object) -> ErrorFields:
         details=body.get("details"),
         hint=_text(body.get("hint")),
     )
-
-
-def decode_body(content: bytes) -> object:
-    """JSON if it is JSON, else the text (for error bodies of unknown shape)."""
-    if not content:
-        return None
-    try:
-        return json.loads(content)
-    except ValueError:
-        return content.decode("utf-8", "replace")
 
 
 def make_api_error(

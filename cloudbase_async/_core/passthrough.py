@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable
 from typing import Final
-from urllib.parse import quote
 
 from .errors import InvalidRequestError
-from .transport import UNSET
+from .paths import subpath
+from .types import UNSET
 
 __all__ = ["NAME", "body_content", "check_method", "check_name", "encode_subpath"]
 
@@ -40,21 +40,8 @@ def check_method(method: str) -> str:
 
 
 def encode_subpath(path: str, *, safe: str) -> str:
-    """Percent-encode a decoded sub-path (``%`` included), keeping ``/`` and ``safe``.
-
-    A missing leading ``/`` is added. ``?`` and ``#`` are refused (the query belongs in
-    ``params=``), and so are ``.``/``..`` segments: once a gateway normalises them they
-    would climb out of the function's or service's prefix.
-    """
-    if not isinstance(path, str):
-        raise InvalidRequestError(f"The path must be a string, got {path!r}.")
-    if "?" in path or "#" in path:
-        raise InvalidRequestError(f"Put the query in params=, not in the path: {path!r}.")
-    if path and not path.startswith("/"):
-        path = "/" + path
-    if any(segment in {".", ".."} for segment in path.split("/")):
-        raise InvalidRequestError(f"'.' and '..' segments are not allowed: {path!r}.")
-    return quote(path, safe="/" + safe)
+    """The caller's decoded sub-path, percent-encoded (see :func:`~.paths.subpath`)."""
+    return subpath(path, "the path", safe=safe)
 
 
 def body_content(

@@ -9,14 +9,13 @@ mapping and logging. Services never retry, sleep, or touch httpx clients themsel
 from __future__ import annotations
 
 import abc
-import json
 import logging
 import random
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
@@ -25,6 +24,7 @@ import attrs
 import httpx
 
 from .._version import __version__
+from .codec import MAX_KEPT_TEXT, UnreadableBody, dumps, loads, loads_lenient
 from .config import ClientConfig, Service
 from .credentials import CredentialProvider
 from .errors import (
@@ -34,10 +34,11 @@ from .errors import (
     ClientClosedError,
     InternalServerError,
     RateLimitError,
-    decode_body,
+    ResponseValidationError,
     make_api_error,
 )
 from .retry import is_retryable_status, parse_retry_after
+from .types import UNSET, Content, QueryParams, Timeout
 
 __all__ = [
     "Pool",
@@ -45,19 +46,12 @@ __all__ = [
     "Request",
     "Response",
     "Transport",
-    "dumps_json",
     "redact_url",
 ]
 
 log: Final = logging.getLogger("cloudbase_async")
 
 SDK_VERSION: Final = f"cloudbase-async/{__version__}"
-QueryParams: TypeAlias = (
-    Mapping[str, str | int | float | bool | None]
-    | list[tuple[str, str | int | float | bool | None]]
-    | None
-)
-Content: TypeAlias = bytes | AsyncIterable[bytes] | None
 
 
 class ReplayableBody(AsyncIterable[bytes], abc.ABC):
@@ -74,14 +68,6 @@ class ReplayableBody(AsyncIterable[bytes], abc.ABC):
 
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = _Unset()
 
 # Query parameters whose values are secrets, in any service's URLs (matched lowercased).
 _SECRET_PARAMS: Final = frozenset(
@@ -118,11 +104,6 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(pairs, safe="<>()*,.:")))
 
 
-def dumps_json(value: object) -> bytes:
-    """Compact UTF-8 JSON, the encoding every JSON request body uses."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
 @attrs.frozen
 class Request:
     """A description of one API call, built by a service and sent by the transport.
@@ -147,7 +128,7 @@ class Request:
     retry_safe: bool | None = None
     retry_on_status: bool = False
     authenticated: bool = True
-    timeout: float | httpx.Timeout | None = None
+    timeout: Timeout = None
     url: str | None = None
 
     @property
@@ -191,9 +172,21 @@ class Response:
         return self.http.text
 
     def json(self) -> Any:
-        """The body decoded as JSON (``None`` for an empty body)."""
+        """The body decoded as JSON (``None`` for an empty body).
+
+        :raises ResponseValidationError: the body is not valid UTF-8 JSON.
+        """
         content = self.http.content
-        return json.loads(content) if content else None
+        try:
+            return loads(content)
+        except UnreadableBody as exc:
+            raise ResponseValidationError(
+                f"The server answered {self.status_code} with a body this SDK cannot "
+                f"read: {exc.reason}.",
+                status_code=self.status_code,
+                request_id=self.request_id,
+                body=content[: MAX_KEPT_TEXT * 4].decode("utf-8", "replace")[:MAX_KEPT_TEXT],
+            ) from None
 
     async def aclose(self) -> None:
         await _close(self.http)
@@ -337,9 +330,7 @@ class Transport:
             raise ValueError("a Request needs a service or an absolute url")
         return self.config.endpoints[request.service] + request.path
 
-    def _build(
-        self, request: Request, request_id: str, authorization: str | None
-    ) -> httpx.Request:
+    def _build(self, request: Request, request_id: str, authorization: str | None) -> httpx.Request:
         headers: dict[str, str]
         if request.url is not None:
             headers = dict(request.headers)
@@ -354,7 +345,7 @@ class Transport:
                 headers["Authorization"] = authorization
         content = request.content
         if request.json is not UNSET:
-            content = dumps_json(request.json)
+            content = dumps(request.json)
             headers.setdefault("Content-Type", "application/json")
         timeout = self.config.timeout if request.timeout is None else request.timeout
         return self.pool.http.build_request(
@@ -408,7 +399,7 @@ class Transport:
 
             api_error = make_api_error(
                 response.status_code,
-                decode_body(response.content),
+                loads_lenient(response.content),
                 request_id=server_id,
                 reason=response.reason_phrase,
                 retry_after=parse_retry_after(response.headers),

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Final, Self
 
+from .._core.codec import loads_lenient
 from .._core.errors import (
     APIConnectionError,
     APIError,
     StreamClosedError,
     StreamError,
     StreamInterruptedError,
-    decode_body,
     error_class,
     parse_error_body,
 )
@@ -95,7 +95,7 @@ async def _open(transport: Transport, request: Request) -> Response:
         await response.http.aread()
     finally:
         await response.aclose()
-    body = decode_body(response.http.content)
+    body = loads_lenient(response.http.content)
     error = body_error(response.status_code, body, response.request_id)
     if error is None:
         error = error_class(response.status_code, None)(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
 from .._core.convert import structure
-from .._core.errors import APIError, make_api_error
+from .._core.errors import ResponseValidationError, make_api_error
 from .._core.transport import Response
 
 T = TypeVar("T")
@@ -37,10 +37,7 @@ def read_body(response: Response) -> Any:
     error (``{"error": ...}``) or a gateway error (``{"code": "...", "message": ...}``);
     the official SDK treats both as errors, and so do we.
     """
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text
+    body = response.json()
     if isinstance(body, Mapping) and (body.get("error") or body.get("code")):
         error = make_api_error(response.status_code, dict(body), request_id=response.request_id)
         raise error
@@ -54,7 +51,7 @@ def read_model(response: Response, cls: type[T]) -> T:
     try:
         return structure(body, cls)
     except Exception as exc:
-        raise APIError(
+        raise ResponseValidationError(
             f"The auth service answered with an unexpected body for {cls.__name__}.",
             status_code=response.status_code,
             request_id=response.request_id,

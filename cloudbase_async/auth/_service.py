@@ -18,7 +18,8 @@ import attrs
 from .._core.convert import structure
 from .._core.credentials import StaticCredential
 from .._core.errors import AuthenticationError, InvalidRequestError
-from .._core.transport import UNSET, Request, Response, Transport
+from .._core.transport import Request, Response, Transport
+from .._core.types import UNSET
 from ._api import bearer, jwt_claims, mapping, read_body, read_model
 from ._events import AuthStateCallback, Subscription
 from ._models import (

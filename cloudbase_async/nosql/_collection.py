@@ -1,18 +1,17 @@
 """A collection of the document database, and the state of an open transaction."""
 
-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final, Generic, Literal, TypeVar, cast
 
 import attrs
-import httpx
 
 from .. import ejson
 from .._core.convert import structure, unstructure
 from .._core.errors import APIError, InvalidRequestError, NotFoundError
-from .._core.transport import UNSET, QueryParams, Request, Transport
+from .._core.transport import Request, Transport
+from .._core.types import UNSET, QueryParams, Timeout
 from ._encoding import (
     Order,
     Projection,
@@ -32,7 +31,6 @@ M = TypeVar("M")
 
 #: What a collection returns unless told otherwise (``returns(Model)``).
 Document = dict[str, Any]
-Timeout = float | httpx.Timeout | None
 
 _WRITE_STAGES: Final = frozenset({"$out", "$merge"})
 

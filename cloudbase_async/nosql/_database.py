@@ -1,6 +1,5 @@
 """The document database service: databases, collections and transactions."""
 
-
 from __future__ import annotations
 
 import logging
@@ -14,7 +13,8 @@ import attrs
 from .. import ejson
 from .._core.errors import ConflictError, InvalidRequestError
 from .._core.transport import Transport
-from ._collection import Collection, Document, Scope, Timeout, TransactionState, _unexpected
+from .._core.types import Timeout
+from ._collection import Collection, Document, Scope, TransactionState, _unexpected
 from ._encoding import encode_value, path_segment
 from ._models import NoSQLPaths
 

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
 
 import attrs
-import httpx
 
 from .._core.errors import APIError, InvalidRequestError
 from .._core.transport import Request, Response, Transport
+from .._core.types import UNSET, Timeout
 from . import filters as f
 from ._encode import (
     Condition,
@@ -56,19 +56,10 @@ RowData: TypeAlias = Mapping[str, object] | attrs.AttrsInstance
 #: One row or a list of them.
 Rows: TypeAlias = RowData | Sequence[RowData]
 CountMethod: TypeAlias = Literal["exact", "planned", "estimated"]
-Timeout: TypeAlias = float | httpx.Timeout | None
 
 _OBJECT: Final = "application/vnd.pgrst.object+json"
 _READS: Final = frozenset({"GET", "HEAD"})
 _COUNTS: Final = ("exact", "planned", "estimated")
-
-
-class _NoBody:
-    def __repr__(self) -> str:
-        return "NO_BODY"
-
-
-NO_BODY: Final = _NoBody()
 
 Keyed: TypeAlias = tuple[tuple[str | None, Any], ...]  # (referenced table or None, value)
 
@@ -90,7 +81,7 @@ class QuerySpec:
     limits: Keyed = ()
     offsets: Keyed = ()
     args: tuple[tuple[str, str], ...] = ()
-    body: object = NO_BODY
+    body: object = UNSET
     returning: Returning | None = None
     count: CountMethod | None = None
     resolution: Literal["merge-duplicates", "ignore-duplicates"] | None = None
@@ -180,7 +171,7 @@ def build_request(spec: QuerySpec, *, timeout: Timeout = None) -> Request:
         headers["Accept-Profile" if spec.is_read else "Content-Profile"] = spec.profile
 
     extra: dict[str, Any] = {}
-    if spec.body is not NO_BODY:
+    if spec.body is not UNSET:
         extra["json"] = spec.body
     return Request(
         spec.method,
