@@ -18,7 +18,9 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-__all__ = ["EXTRA", "converter", "structure", "unstructure"]
+from .errors import ResponseValidationError
+
+__all__ = ["EXTRA", "converter", "structure", "structure_answer", "unstructure"]
 
 T = TypeVar("T")
 
@@ -94,6 +96,22 @@ converter.register_structure_hook(uuid.UUID, _structure_uuid)
 def structure(data: Any, cls: type[T]) -> T:
     """Build ``cls`` from decoded JSON with the shared converter."""
     return converter.structure(data, cls)
+
+
+def structure_answer(
+    data: Any, cls: type[T], *, status_code: int, request_id: str | None, what: str = ""
+) -> T:
+    """Build ``cls`` from a server's answer; a shape that does not fit is the server's
+    :class:`~cloudbase_async.ResponseValidationError`, never a converter exception."""
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:  # cattrs raises many kinds (ClassValidationError, TypeError...)
+        raise ResponseValidationError(
+            f"Expected {what or cls.__name__} in the answer, got: {str(data)[:200]}",
+            status_code=status_code,
+            request_id=request_id,
+            body=data,
+        ) from exc
 
 
 def unstructure(obj: Any) -> Any:
