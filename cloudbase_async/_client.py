@@ -14,11 +14,17 @@ from ._core.config import (
     DEFAULT_LIMITS,
     ClientConfig,
     as_timeout,
+    check_credential,
+    check_max_response_size,
     resolve_config,
     resolve_credential,
+    resolve_retry,
 )
 from ._core.credentials import CredentialProvider, NoCredential, StaticCredential
 from ._core.errors import ConfigurationError
+from ._core.headers import check_headers
+from ._core.redact import redact_url
+from ._core.retry import RetryPolicy
 from ._core.transport import Pool, Transport
 from .auth import Auth, SessionStore
 from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
@@ -57,6 +63,11 @@ class CloudBase:
     :param timeout: seconds, or an ``httpx.Timeout``; applies to every call unless a
         call passes its own.
     :param max_retries: retries for failures that are safe to repeat (default 2).
+    :param retry: the whole retry policy (:class:`~cloudbase_async.RetryPolicy`: retries,
+        backoff, the longest ``Retry-After`` waited for), instead of ``max_retries``.
+    :param max_response_size: the largest body a non-streamed call reads, in bytes after
+        decompression (default 64 MiB); a larger one raises
+        :class:`~cloudbase_async.ResponseTooLargeError`.
     :param headers: extra headers sent with every call.
     :param limits: connection pool limits of the client this creates.
     :param max_concurrency: requests allowed inside the pool at once; more wait in line
@@ -91,6 +102,8 @@ class CloudBase:
         access_token: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        max_response_size: int | None = None,
         headers: Mapping[str, str] | None = None,
         limits: httpx.Limits | None = None,
         max_concurrency: int | None = None,
@@ -109,6 +122,8 @@ class CloudBase:
             timeout=timeout,
             max_retries=max_retries,
             headers=headers,
+            retry=retry,
+            max_response_size=max_response_size,
         )
         credential = resolve_credential(
             api_key=api_key, publishable_key=publishable_key, access_token=access_token
@@ -122,8 +137,10 @@ class CloudBase:
             raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if refresh_margin < 0:
             raise ConfigurationError(f"refresh_margin must be >= 0, got {refresh_margin}")
-        if client_id is not None and not client_id.strip():
-            raise ConfigurationError("client_id is empty.")
+        if client_id is not None:
+            check_credential(client_id, "client_id")
+        if client_secret is not None:
+            check_credential(client_secret, "client_secret")
         limits = limits or DEFAULT_LIMITS
         owned = http_client is None
         if http_client is None:
@@ -224,21 +241,29 @@ class CloudBase:
         *,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        max_response_size: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Self:
         """A copy with other defaults, sharing this client's pool and identity.
 
-        ``headers`` are added to (and override) the current ones.
+        ``headers`` are added to (and override) the current ones. Copies are cheap: make
+        one per call for a per-call setting
+        (``cb.with_options(max_response_size=512 << 20).functions.invoke(...)``).
         """
         config = self.config
         changes: dict[str, Any] = {}
         if timeout is not None:
             changes["timeout"] = as_timeout(timeout)
-        if max_retries is not None:
-            if max_retries < 0:
-                raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+        if retry is not None:
+            changes["retry"] = resolve_retry(retry, max_retries)
+        elif max_retries is not None:
+            resolve_retry(None, max_retries)  # validates
             changes["retry"] = attrs.evolve(config.retry, max_retries=max_retries)
+        if max_response_size is not None:
+            changes["max_response_size"] = check_max_response_size(max_response_size)
         if headers:
+            check_headers(headers, configuring="headers")
             changes["headers"] = MappingProxyType({**config.headers, **headers})
         return self._copy(attrs.evolve(self._transport, config=attrs.evolve(config, **changes)))
 
@@ -248,8 +273,7 @@ class CloudBase:
         Meant for servers calling CloudBase on behalf of each request's user. The token
         is used as given and never refreshed by this copy.
         """
-        if not access_token or not access_token.strip():
-            raise ConfigurationError("with_access_token() needs a non-empty token.")
+        check_credential(access_token, "access_token")
         credential = StaticCredential(kind="access_token", token=access_token)
         return self._copy(attrs.evolve(self._transport, credentials=credential))
 
@@ -273,5 +297,5 @@ class CloudBase:
         config = self.config
         return (
             f"CloudBase(env={config.env!r}, region={config.region!r}, "
-            f"base_url={config.base_url!r}, credentials={self.credentials!r})"
+            f"base_url={redact_url(config.base_url)!r}, credentials={self.credentials!r})"
         )

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cloudbase_async._core.codec import dumps as dumps_json
-from cloudbase_async._core.transport import redact_url
+from cloudbase_async._core.redact import redact_url
 
 
 def test_redact_url() -> None:

@@ -18,10 +18,13 @@ import httpx
 
 from .credentials import CredentialKind, StaticCredential
 from .errors import ConfigurationError
+from .headers import bad_header, check_headers
+from .redact import redact_url
 from .retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_REGION",
     "DEFAULT_TIMEOUT",
     "SERVICES",
@@ -71,10 +74,20 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=10.0)
 DEFAULT_LIMITS: Final = httpx.Limits(
     max_connections=100, max_keepalive_connections=50, keepalive_expiry=30.0
 )
+#: The largest body a non-streamed call reads (after decompression), in bytes.
+DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
 
 # An env id is the first label of the gateway host name.
 _ENV_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _REGION = re.compile(r"^[a-z]{2,}-[a-z0-9-]+$")
+
+
+def _redact_roots(roots: Mapping[Service, str]) -> str:
+    return repr({service: redact_url(url) for service, url in roots.items()})
+
+
+def _redact_headers(headers: Mapping[str, str]) -> str:
+    return repr(sorted(headers))  # a header may carry a secret: names only
 
 
 @attrs.frozen
@@ -83,11 +96,14 @@ class ClientConfig:
 
     env: str
     region: str
-    base_url: str
-    endpoints: Mapping[Service, str]
+    base_url: str = attrs.field(repr=redact_url)
+    endpoints: Mapping[Service, str] = attrs.field(repr=_redact_roots)
     timeout: httpx.Timeout = DEFAULT_TIMEOUT
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-    headers: Mapping[str, str] = attrs.field(factory=lambda: MappingProxyType({}))
+    headers: Mapping[str, str] = attrs.field(
+        factory=lambda: MappingProxyType({}), repr=_redact_headers
+    )
+    max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE
 
     def root(self, service: Service) -> str:
         """The URL every path of ``service`` is relative to (no trailing slash)."""
@@ -111,10 +127,13 @@ def _check_url(url: str, what: str) -> str:
 
 
 def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """Seconds (or ``None`` for the default) as an ``httpx.Timeout``."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if timeout is None:
         return DEFAULT_TIMEOUT
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(f"timeout must be a positive number of seconds: {timeout!r}")
     # A bare number bounds connect/read/write; the pool wait stays short on purpose.
     return httpx.Timeout(timeout, pool=min(float(timeout), DEFAULT_TIMEOUT.pool or timeout))
 
@@ -128,10 +147,16 @@ def resolve_config(
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
     headers: Mapping[str, str] | None,
+    retry: RetryPolicy | None = None,
+    max_response_size: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
-    """Merge arguments with ``CLOUDBASE_*`` environment variables; arguments win."""
-    environ = os.environ if environ is None else environ
+    """Merge arguments with ``CLOUDBASE_*`` environment variables; arguments win.
+
+    Values read from the environment lose surrounding whitespace (a trailing newline is
+    what a secret mounted from a file usually brings along).
+    """
+    environ = _stripped(os.environ if environ is None else environ)
     env = env if env is not None else environ.get("CLOUDBASE_ENV")
     if not env:
         raise ConfigurationError(
@@ -164,17 +189,45 @@ def resolve_config(
         else base + path
         for service, path in SERVICE_PATHS.items()
     }
-    if max_retries is not None and max_retries < 0:
-        raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
+    extra_headers = dict(headers or {})
+    check_headers(extra_headers, configuring="headers")
     return ClientConfig(
         env=env,
         region=region,
         base_url=base,
         endpoints=MappingProxyType(roots),
         timeout=as_timeout(timeout),
-        retry=RetryPolicy(max_retries=2 if max_retries is None else max_retries),
-        headers=MappingProxyType(dict(headers or {})),
+        retry=resolve_retry(retry, max_retries),
+        headers=MappingProxyType(extra_headers),
+        max_response_size=check_max_response_size(max_response_size),
     )
+
+
+def resolve_retry(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    """The retry policy from ``retry=`` or ``max_retries=`` (one of them, or neither)."""
+    if retry is not None and max_retries is not None:
+        raise ConfigurationError(
+            "Pass max_retries= or retry=RetryPolicy(max_retries=...), not both."
+        )
+    if retry is not None:
+        if not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        return retry
+    if max_retries is not None and (isinstance(max_retries, bool) or max_retries < 0):
+        raise ConfigurationError(f"max_retries must be >= 0, got {max_retries!r}")
+    return RetryPolicy(max_retries=2 if max_retries is None else max_retries)
+
+
+def check_max_response_size(size: int | None) -> int:
+    if size is None:
+        return DEFAULT_MAX_RESPONSE_SIZE
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigurationError(f"max_response_size must be a positive number of bytes: {size!r}")
+    return size
+
+
+def _stripped(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value.strip() for name, value in environ.items() if name.startswith("CLOUDBASE_")}
 
 
 def resolve_credential(
@@ -199,7 +252,7 @@ def resolve_credential(
         names = " and ".join(kind for kind, _ in given)
         raise ConfigurationError(f"Pass only one credential; got {names}.")
     if not given:
-        environ = os.environ if environ is None else environ
+        environ = _stripped(os.environ if environ is None else environ)
         from_env: tuple[tuple[CredentialKind, str], ...] = (
             ("api_key", "CLOUDBASE_API_KEY"),
             ("publishable_key", "CLOUDBASE_PUBLISHABLE_KEY"),
@@ -208,6 +261,25 @@ def resolve_credential(
     if not given:
         return None
     kind, value = given[0]
-    if not value.strip():
-        raise ConfigurationError(f"{kind} is empty.")
+    check_credential(value, kind)
     return StaticCredential(kind=kind, token=value)
+
+
+def check_credential(value: object, name: str) -> str:
+    """``value`` if it can be sent as ``Authorization: Bearer <value>``; else a
+    :class:`ConfigurationError` naming ``name`` (never quoting the value)."""
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a string, not {type(value).__name__}.")
+    if not value.strip():
+        raise ConfigurationError(f"{name} is empty.")
+    if value != value.strip():
+        raise ConfigurationError(
+            f"{name} starts or ends with whitespace (often a newline from the file it was "
+            "read from); strip it before passing it."
+        )
+    if bad_header("Authorization", value) is not None or any(c in value for c in " \t"):
+        raise ConfigurationError(
+            f"{name} contains characters a header cannot carry (spaces, control or "
+            "non-ASCII characters); check that it is the whole key and nothing else."
+        )
+    return value

@@ -11,14 +11,11 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-__all__ = ["CredentialKind", "CredentialProvider", "NoCredential", "StaticCredential", "redact"]
+from .redact import redact
+
+__all__ = ["CredentialKind", "CredentialProvider", "NoCredential", "StaticCredential"]
 
 CredentialKind: TypeAlias = Literal["api_key", "publishable_key", "access_token"]
-
-
-def redact(secret: str | None) -> str:
-    """What a secret looks like in reprs and logs: nothing of it."""
-    return "<none>" if not secret else "<redacted>"
 
 
 @runtime_checkable

@@ -2,21 +2,36 @@
 
 Services describe a call as a :class:`Request` and get a :class:`Response` back. Between
 the two, and only here: service roots, SDK headers, credentials, admission in front of
-the pool, retries with backoff, the one refresh-and-retry after a rejected token, error
-mapping and logging. Services never retry, sleep, or touch httpx clients themselves.
+the pool, deadlines, retries with backoff, the one refresh-and-retry after a rejected
+token, bounded reading, error mapping and logging. Services never retry, sleep, or touch
+httpx clients themselves.
+
+Time bounds (the README's "Time limits" section documents them for users):
+
+* Waiting for a slot in front of the pool is bounded by the pool timeout.
+* Each attempt of a call must be answered completely within its *deadline*: the
+  largest of the timeout's connect, read and write values (``timeout=5`` gives 5 s).
+  A server that drips its headers or body byte by byte cannot stretch a call past it.
+  While a streamed request body (an upload) is being sent, the deadline is pushed back
+  with every chunk it yields, so a large upload may take as long as it keeps moving.
+* Streamed responses (``open_stream``) are bounded by the deadline until their headers
+  arrive; their bodies then by the read timeout of each read (and SSE by its idle
+  timeout).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
+import errno
 import logging
+import math
 import random
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
 import anyio.lowlevel
@@ -25,7 +40,7 @@ import httpx
 
 from .._version import __version__
 from .codec import MAX_KEPT_TEXT, UnreadableBody, dumps, loads, loads_lenient
-from .config import ClientConfig, Service
+from .config import ClientConfig, Service, as_timeout
 from .credentials import CredentialProvider
 from .errors import (
     APIConnectionError,
@@ -33,25 +48,34 @@ from .errors import (
     APITimeoutError,
     ClientClosedError,
     InternalServerError,
+    InvalidRequestError,
     RateLimitError,
+    RedirectError,
+    ResponseTooLargeError,
     ResponseValidationError,
+    StreamInterruptedError,
     make_api_error,
 )
+from .headers import check_headers
+from .redact import loggable, redact_url
 from .retry import is_retryable_status, parse_retry_after
 from .types import UNSET, Content, QueryParams, Timeout
 
 __all__ = [
+    "BodyStream",
     "Pool",
     "ReplayableBody",
     "Request",
     "Response",
     "Transport",
-    "redact_url",
+    "attempt_deadline",
 ]
 
 log: Final = logging.getLogger("cloudbase_async")
 
 SDK_VERSION: Final = f"cloudbase-async/{__version__}"
+#: An error body is read up to this size; the rest is dropped (the error is what matters).
+_MAX_ERROR_BODY: Final = 1024 * 1024
 
 
 class ReplayableBody(AsyncIterable[bytes], abc.ABC):
@@ -69,42 +93,8 @@ class ReplayableBody(AsyncIterable[bytes], abc.ABC):
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
 
-# Query parameters whose values are secrets, in any service's URLs (matched lowercased).
-_SECRET_PARAMS: Final = frozenset(
-    {
-        "token",
-        "access_token",
-        "refresh_token",
-        "sudo_token",
-        "captcha_token",
-        "client_secret",
-        "code",
-        "code_verifier",
-        "sign",
-        "signature",
-        "q-signature",
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-        "x-cos-security-token",
-    }
-)
 
-
-def redact_url(url: str) -> str:
-    """``url`` with secret query values and userinfo replaced, for logs and messages."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    if not parts.query:
-        return urlunsplit(parts._replace(netloc=netloc))
-    pairs = [
-        (k, "<redacted>" if k.lower() in _SECRET_PARAMS else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(pairs, safe="<>()*,.:")))
-
-
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Request:
     """A description of one API call, built by a service and sent by the transport.
 
@@ -142,18 +132,31 @@ class Request:
         """The body can be sent again (a plain async iterable is consumed by the first try)."""
         return self.content is None or isinstance(self.content, bytes | ReplayableBody)
 
+    def __repr__(self) -> str:
+        # Bodies, header values and query values may be passwords or tokens: names only.
+        where = redact_url(self.url) if self.url is not None else f"{self.service}:{self.path}"
+        params = self.params.keys() if isinstance(self.params, Mapping) else self.params or ()
+        keys = [key if isinstance(key, str) else key[0] for key in params]
+        return (
+            f"<Request {self.method} {where} params={keys!r} headers={sorted(self.headers)!r}"
+            f" body={'json' if self.json is not UNSET else type(self.content).__name__}>"
+        )
+
 
 @attrs.define(slots=True, eq=False, repr=False)
 class Response:
     """An HTTP response with the request id and the number of retries it took.
 
-    For streams (:meth:`Transport.open_stream`) the body is unread; iterate ``http`` and
-    call :meth:`aclose`, which is idempotent and returns the connection to the pool.
+    For a whole response (:meth:`Transport.send`) ``content`` holds the body, read within
+    the size bound. For a stream (:meth:`Transport.open_stream`) the body is unread:
+    iterate :meth:`aiter_bytes` and call :meth:`aclose`, which is idempotent and returns
+    the connection to the pool.
     """
 
     http: httpx.Response
     request_id: str | None
     retries_taken: int
+    _content: bytes | None = None
 
     @property
     def status_code(self) -> int:
@@ -165,18 +168,25 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        return self.http.content
+        if self._content is None:
+            raise RuntimeError("The body of a stream is read with aiter_bytes().")
+        return self._content
 
     @property
     def text(self) -> str:
-        return self.http.text
+        """The body decoded with the response's charset (UTF-8 by default), lossily."""
+        encoding = self.http.charset_encoding or "utf-8"
+        try:
+            return self.content.decode(encoding, "replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
         """The body decoded as JSON (``None`` for an empty body).
 
         :raises ResponseValidationError: the body is not valid UTF-8 JSON.
         """
-        content = self.http.content
+        content = self.content
         try:
             return loads(content)
         except UnreadableBody as exc:
@@ -185,8 +195,12 @@ class Response:
                 f"read: {exc.reason}.",
                 status_code=self.status_code,
                 request_id=self.request_id,
-                body=content[: MAX_KEPT_TEXT * 4].decode("utf-8", "replace")[:MAX_KEPT_TEXT],
+                body=loads_lenient(content[: MAX_KEPT_TEXT * 4]),
             ) from None
+
+    def aiter_bytes(self, chunk_size: int | None = None, *, raw: bool = False) -> BodyStream:
+        """The unread body of a stream as it arrives (decoded unless ``raw``)."""
+        return BodyStream(self, chunk_size=chunk_size, raw=raw)
 
     async def aclose(self) -> None:
         await _close(self.http)
@@ -196,6 +210,54 @@ class Response:
             f"<Response [{self.http.status_code}] request_id={self.request_id!r} "
             f"retries_taken={self.retries_taken}>"
         )
+
+
+class BodyStream:
+    """A streamed response body, chunk by chunk: a class-based async iterator.
+
+    It is the one place where errors while reading a body are mapped: a timeout becomes
+    :class:`~cloudbase_async.APITimeoutError`, a broken connection
+    :class:`~cloudbase_async.StreamInterruptedError`. ``received`` counts the bytes
+    handed out. httpx's own iterator is an async generator; this closes it explicitly
+    in :meth:`aclose`, so an abandoned body leaves nothing for the garbage collector.
+    """
+
+    __slots__ = ("_chunks", "received", "request_id")
+
+    def __init__(self, response: Response, *, chunk_size: int | None, raw: bool) -> None:
+        http = response.http
+        self._chunks = http.aiter_raw(chunk_size) if raw else http.aiter_bytes(chunk_size)
+        self.request_id = response.request_id
+        self.received = 0
+
+    def __aiter__(self) -> BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._chunks.__anext__()
+        except httpx.TransportError as exc:
+            raise read_error(exc, self.request_id, self.received) from exc
+        self.received += len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        # RuntimeError: another task is inside it; closing the response ends that read.
+        with contextlib.suppress(RuntimeError):
+            await self._chunks.aclose()  # type: ignore[attr-defined]
+
+
+def read_error(exc: httpx.TransportError, request_id: str | None, received: int) -> Exception:
+    """The SDK error for a failure while a body was being read."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"The response body stalled after {received} bytes ({type(exc).__name__}).",
+            request_id=request_id,
+        )
+    return StreamInterruptedError(
+        f"The connection broke after {received} bytes of the body ({_describe(exc)}).",
+        request_id=request_id,
+    )
 
 
 class _ReleasingStream(httpx.AsyncByteStream):
@@ -242,8 +304,8 @@ class Pool:
     """The family's one ``httpx.AsyncClient`` and the admission gate in front of it.
 
     At most ``max_concurrency`` requests are inside httpx at once; the rest wait here,
-    in order, without a pool timeout ticking. (On httpx defaults, 500 concurrent
-    requests fail mostly with ``PoolTimeout``; behind the gate they all complete.)
+    in order, for at most the pool timeout. (On httpx defaults, 500 concurrent requests
+    fail mostly with ``PoolTimeout``; behind the gate they all complete.)
     """
 
     def __init__(
@@ -254,7 +316,11 @@ class Pool:
         self.closed = False
         self._gate = anyio.Semaphore(max_concurrency) if max_concurrency else None
 
-    async def acquire(self) -> None:
+    async def acquire(self, wait: float | None) -> None:
+        """Take a slot, waiting at most ``wait`` seconds (``None``: no bound).
+
+        :raises TimeoutError: no slot freed up in time.
+        """
         if self._gate is None:
             return
         # The uncontended path skips the two event-loop round trips of acquire() but is
@@ -264,7 +330,8 @@ class Pool:
         try:
             self._gate.acquire_nowait()
         except anyio.WouldBlock:
-            await self._gate.acquire()
+            with anyio.fail_after(wait):
+                await self._gate.acquire()
 
     def release(self) -> None:
         if self._gate is not None:
@@ -279,6 +346,13 @@ class Pool:
             await self.http.aclose()
 
 
+def attempt_deadline(timeout: httpx.Timeout) -> float:
+    """Seconds one attempt may take as a whole: the largest of connect, read and write
+    (``inf`` when none is set). The pool wait is bounded on its own."""
+    values = [t for t in (timeout.connect, timeout.read, timeout.write) if t is not None]
+    return max(values) if values else math.inf
+
+
 def _is_token_rejection(error: APIError) -> bool:
     return error.status_code == 401 or error.code == "ACCESS_TOKEN_EXPIRED"
 
@@ -289,17 +363,65 @@ def _is_retryable_error(error: APIError) -> bool:
     )
 
 
+def _describe(exc: BaseException) -> str:
+    """What went wrong, without the exception's text: httpx and h11 messages may quote
+    header values (a token), so only the class and an OS error's own wording are used."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            name = errno.errorcode.get(cause.errno, str(cause.errno))
+            return f"{type(exc).__name__}: {name}"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
+
+
 def _connection_error(exc: httpx.TransportError, request_id: str) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
-        kind = type(exc).__name__
-        return APITimeoutError(f"Request timed out ({kind}).", request_id=request_id)
-    return APIConnectionError(
-        f"Connection error: {type(exc).__name__}: {exc}", request_id=request_id
-    )
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request_id=request_id)
+    return APIConnectionError(f"Connection error ({_describe(exc)}).", request_id=request_id)
 
 
 # The request never left: always safe to try again, whatever the method.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _Deadline:
+    """The cancel scope bounding one attempt, pushed back while a body is being sent."""
+
+    __slots__ = ("scope", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.scope = anyio.CancelScope(deadline=anyio.current_time() + seconds)
+
+    def extend(self) -> None:
+        self.scope.deadline = anyio.current_time() + self.seconds
+
+
+class _TimedBody(httpx.AsyncByteStream):
+    """A streamed request body that pushes the attempt's deadline back with every chunk.
+
+    Class-based (not an async generator), so an upload abandoned halfway leaves nothing
+    for the garbage collector to finalise.
+    """
+
+    __slots__ = ("_body", "_chunks", "_deadline")
+
+    def __init__(self, body: AsyncIterable[bytes], deadline: _Deadline) -> None:
+        self._body = body
+        self._deadline = deadline
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> _TimedBody:
+        self._deadline.extend()
+        self._chunks = self._body.__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        assert self._chunks is not None
+        chunk = await self._chunks.__anext__()
+        self._deadline.extend()
+        return chunk
 
 
 @attrs.frozen
@@ -330,32 +452,40 @@ class Transport:
             raise ValueError("a Request needs a service or an absolute url")
         return self.config.endpoints[request.service] + request.path
 
+    def timeout(self, request: Request) -> httpx.Timeout:
+        """The timeout ``request`` is sent with (its own, or the client's)."""
+        return self.config.timeout if request.timeout is None else as_timeout(request.timeout)
+
     def _build(self, request: Request, request_id: str, authorization: str | None) -> httpx.Request:
-        headers: dict[str, str]
+        check_headers(request.headers)
         if request.url is not None:
-            headers = dict(request.headers)
+            headers = httpx.Headers(request.headers)
         else:
-            headers = {"X-SDK-Version": SDK_VERSION, **self.config.headers}
+            headers = httpx.Headers({"X-SDK-Version": SDK_VERSION})
+            # Case-insensitive from here on: a caller's "authorization" replaces ours.
+            headers.update(self.config.headers)
             if not request.authenticated:
                 # A stale user token on a sign-in or refresh call gets it refused.
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                headers.pop("authorization", None)
             headers.update(request.headers)
             headers["X-Request-Id"] = request_id
-            if authorization is not None:
+            if authorization is not None and "authorization" not in request.headers:
                 headers["Authorization"] = authorization
         content = request.content
         if request.json is not UNSET:
             content = dumps(request.json)
             headers.setdefault("Content-Type", "application/json")
-        timeout = self.config.timeout if request.timeout is None else request.timeout
-        return self.pool.http.build_request(
-            request.method,
-            self.url(request),
-            params=request.params,
-            headers=headers,
-            content=content,
-            timeout=timeout,
-        )
+        try:
+            return self.pool.http.build_request(
+                request.method,
+                self.url(request),
+                params=request.params,
+                headers=headers,
+                content=content,
+                timeout=self.timeout(request),
+            )
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise InvalidRequestError(f"The request cannot be built ({_describe(exc)}).") from None
 
     async def _exchange(self, request: Request, *, stream: bool) -> Response:
         if self.pool.closed:
@@ -364,13 +494,14 @@ class Transport:
         sends_credentials = request.authenticated and request.url is None
         authorization = await self.credentials.authorization() if sends_credentials else None
         http_request = self._build(request, request_id, authorization)
+        timeout = self.timeout(request)
         retries = 0
         refreshed = False
         while True:
             if sends_credentials and (retries or refreshed):
                 # A later attempt: the token may have been refreshed in the meantime.
                 current = await self.credentials.authorization()
-                if current != authorization:
+                if current != authorization and "authorization" not in request.headers:
                     authorization = current
                     if current is None:
                         http_request.headers.pop("Authorization", None)
@@ -378,8 +509,15 @@ class Transport:
                         http_request.headers["Authorization"] = current
             started = time.perf_counter()
             try:
-                response = await self._send_once(http_request, read=not stream)
+                response = await self._attempt(request, http_request, timeout, stream=stream)
             except httpx.TransportError as exc:
+                if isinstance(exc, httpx.LocalProtocolError):
+                    # Our request is malformed (a header value h11 refuses, a
+                    # Content-Length that disagrees with the body): never retried.
+                    raise InvalidRequestError(
+                        f"The request cannot be sent ({_describe(exc)}): check the "
+                        "headers and the declared Content-Length."
+                    ) from None
                 error = _connection_error(exc, request_id)
                 may_retry = isinstance(exc, _NOT_SENT) or (
                     request.safe_to_repeat and request.replayable
@@ -393,17 +531,12 @@ class Transport:
                 continue
 
             server_id = response.headers.get("x-request-id") or request_id
-            if response.status_code < 400:
+            status = response.status_code
+            if 200 <= status < 300:
                 self._log_success(http_request, response, server_id, started, retries)
-                return Response(response, server_id, retries)
+                return Response(response.http, server_id, retries, response._content)
 
-            api_error = make_api_error(
-                response.status_code,
-                loads_lenient(response.content),
-                request_id=server_id,
-                reason=response.reason_phrase,
-                retry_after=parse_retry_after(response.headers),
-            )
+            api_error = self._status_error(response, server_id)
             if (
                 sends_credentials
                 and not refreshed
@@ -427,27 +560,63 @@ class Transport:
             await anyio.sleep(delay)
             retries += 1
 
-    async def _send_once(self, http_request: httpx.Request, *, read: bool) -> httpx.Response:
-        """One attempt inside the admission gate. Reads the body unless it is a 2xx stream."""
+    def _status_error(self, response: Response, request_id: str) -> APIError:
+        """The error for a non-2xx answer (a 3xx included: redirects are not followed)."""
+        status = response.status_code
+        if 300 <= status < 400:
+            location = response.headers.get("location")
+            shown = redact_url(location) if location else None
+            return RedirectError(
+                f"The server redirected the call ({status}) to {shown or 'nowhere'}; "
+                "redirects are not followed. Check base_url / endpoints.",
+                status_code=status,
+                request_id=request_id,
+                location=shown,
+            )
+        return make_api_error(
+            status,
+            loads_lenient(response.content),
+            request_id=request_id,
+            reason=response.http.reason_phrase,
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    async def _attempt(
+        self, request: Request, http_request: httpx.Request, timeout: httpx.Timeout, *, stream: bool
+    ) -> Response:
+        """One attempt: admission, then send and read within the deadline."""
         pool = self.pool
-        await pool.acquire()
         try:
-            response = await pool.http.send(http_request, stream=True)
-        except BaseException:
-            pool.release()
-            raise
-        response.stream = _ReleasingStream(response.stream, pool.release)  # type: ignore[arg-type]
-        if read or response.status_code >= 400:
+            await pool.acquire(timeout.pool)
+        except TimeoutError:
+            raise httpx.PoolTimeout("no free slot in front of the pool") from None
+        deadline = _Deadline(attempt_deadline(timeout))
+        with deadline.scope:
+            if isinstance(request.content, AsyncIterable):
+                http_request.stream = _TimedBody(request.content, deadline)
             try:
-                await response.aread()
+                http = await pool.http.send(http_request, stream=True)
+            except BaseException:
+                pool.release()
+                raise
+            http.stream = _ReleasingStream(http.stream, pool.release)  # type: ignore[arg-type]
+            status = http.status_code
+            if stream and 200 <= status < 300:
+                return Response(http, None, 0)
+            success = 200 <= status < 300
+            limit = self.config.max_response_size if success else _MAX_ERROR_BODY
+            try:
+                content = await _read_bounded(http, limit, truncate=not success)
             finally:
-                await _close(response)
-        return response
+                await _close(http)
+            return Response(http, None, 0, content)
+        # Only reached when the deadline cancelled the block (the connection is closed).
+        raise httpx.ReadTimeout(f"no complete answer within {deadline.seconds:g} s")
 
     def _log_success(
         self,
         http_request: httpx.Request,
-        response: httpx.Response,
+        response: Response,
         request_id: str,
         started: float,
         retries: int,
@@ -458,7 +627,7 @@ class Transport:
                 http_request.method,
                 redact_url(str(http_request.url)),
                 response.status_code,
-                request_id,
+                loggable(request_id),
                 (time.perf_counter() - started) * 1000,
                 retries,
             )
@@ -485,9 +654,38 @@ class Transport:
             "%s %s -> %s (request_id=%s, %.1f ms, retries=%d); %s",
             http_request.method,
             redact_url(str(http_request.url)),
-            what,
-            error.request_id,
+            loggable(what),
+            loggable(error.request_id),
             (time.perf_counter() - started) * 1000,
             retries,
             then,
         )
+
+
+async def _read_bounded(http: httpx.Response, limit: int, *, truncate: bool) -> bytes:
+    """The decoded body, refusing (or, for error bodies, cutting) it past ``limit`` bytes.
+
+    Counted as it arrives, after decompression, so neither a huge answer nor a gzip bomb
+    gets further than one network read past the limit.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    stream = http.aiter_bytes()
+    try:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                if truncate:
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    break
+                raise ResponseTooLargeError(
+                    f"The response body exceeded max_response_size ({limit} bytes) and "
+                    "was abandoned.",
+                    status_code=http.status_code,
+                    request_id=http.headers.get("x-request-id"),
+                    code="RESPONSE_TOO_LARGE",
+                )
+            chunks.append(chunk)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    return b"".join(chunks)

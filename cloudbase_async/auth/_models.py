@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from .._core.convert import structure
-from .._core.credentials import redact
+from .._core.redact import redact
 
 __all__ = [
     "AuthEvent",

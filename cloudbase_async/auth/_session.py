@@ -41,8 +41,9 @@ import anyio.lowlevel
 import attrs
 
 from .._core.convert import structure, unstructure
-from .._core.credentials import CredentialKind, CredentialProvider, redact
+from .._core.credentials import CredentialKind, CredentialProvider
 from .._core.errors import APIError, AuthenticationError
+from .._core.redact import redact
 from .._core.transport import Request, Transport
 from ._api import basic_auth, bearer, read_model
 from ._events import AuthStateCallback, Emitter, Subscription
