@@ -10,19 +10,17 @@ mapped onto the error hierarchy like every other service.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Mapping
-from types import TracebackType
+import functools
+from collections.abc import Mapping
 from typing import Any, Final, Self
-
-import anyio
-import httpx
 
 from ._core.errors import StreamClosedError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
-from ._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource, _read_error
-from ._core.transport import Request, Response, Transport
-from ._core.types import UNSET, Content, QueryParams
+from ._core.service import Service
+from ._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource
+from ._core.streams import Opener, OwnedStream
+from ._core.transport import BodyStream, Request, Response
+from ._core.types import UNSET, Content, QueryParams, Timeout
 
 __all__ = ["CloudRun", "CloudRunStream", "service_path"]
 
@@ -41,13 +39,10 @@ def service_path(service: str, path: str) -> str:
     return f"/{check_name(service, 'CloudRun service')}{encode_subpath(path, safe=_PATH_SAFE)}"
 
 
-class CloudRun:
+class CloudRun(Service):
     """``cb.cloudrun``: requests to CloudRun services."""
 
-    __slots__ = ("_transport",)
-
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    __slots__ = ()
 
     def _request(
         self,
@@ -59,7 +54,7 @@ class CloudRun:
         content: Content | str,
         params: QueryParams,
         headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None,
+        timeout: Timeout,
         stream: bool,
     ) -> Request:
         content = body_content(json, content)
@@ -89,7 +84,7 @@ class CloudRun:
         content: Content | str = None,
         params: QueryParams = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
     ) -> Response:
         """Send one request to ``service`` and return its whole response.
 
@@ -101,7 +96,7 @@ class CloudRun:
         with the body on ``error.body``. GET/HEAD are retried when safe; other methods
         only when the connection could not be made.
         """
-        return await self._transport.send(
+        return await self._send(
             self._request(
                 service,
                 method,
@@ -125,7 +120,7 @@ class CloudRun:
         content: Content | str = None,
         params: QueryParams = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
     ) -> CloudRunStream:
         """Open a streamed response: ``async with cb.cloudrun.stream(...) as resp``.
 
@@ -144,10 +139,10 @@ class CloudRun:
             timeout=timeout,
             stream=True,
         )
-        return CloudRunStream(self._transport, request)
+        return CloudRunStream(functools.partial(self._transport.open_stream, request))
 
 
-class CloudRunStream:
+class CloudRunStream(OwnedStream):
     """A streamed CloudRun response, owned by an ``async with`` block.
 
     ``status_code``, ``headers``, ``request_id`` and ``response`` are available once
@@ -157,54 +152,12 @@ class CloudRunStream:
     :class:`~cloudbase_async.StreamClosedError`.
     """
 
-    __slots__ = ("_chunks", "_closed", "_events", "_pending", "_response")
+    __slots__ = ("_body", "_events")
 
-    def __init__(self, transport: Transport, request: Request) -> None:
-        self._pending: tuple[Transport, Request] | None = (transport, request)
-        self._response: Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
+    def __init__(self, opener: Opener) -> None:
+        super().__init__(opener)
+        self._body: BodyStream | None = None
         self._events: EventSource | None = None
-        self._closed = False
-
-    async def __aenter__(self) -> Self:
-        if self._pending is None:
-            raise StreamClosedError("A stream can be entered only once.")
-        transport, request = self._pending
-        self._pending = None
-        self._response = await transport.open_stream(request)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    @property
-    def response(self) -> Response:
-        if self._response is None:
-            raise StreamClosedError("The stream is not open: use `async with ... as resp:`.")
-        return self._response
-
-    @property
-    def status_code(self) -> int:
-        return self.response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.response.headers
-
-    @property
-    def request_id(self) -> str | None:
-        return self.response.request_id
-
-    def _open_response(self) -> Response:
-        response = self.response
-        if self._closed:
-            raise StreamClosedError("This stream is closed (its `async with` block ended).")
-        return response
 
     def __aiter__(self) -> Self:
         return self
@@ -213,17 +166,11 @@ class CloudRunStream:
         response = self._open_response()
         if self._events is not None:
             raise StreamClosedError("The body is being read as events (sse()).")
-        if self._chunks is None:
-            self._chunks = response.http.aiter_bytes()
+        if self._body is None:
+            self._body = response.aiter_bytes()
         try:
-            return await self._chunks.__anext__()
-        except StopAsyncIteration:
-            await self.aclose()
-            raise
-        except httpx.TransportError as exc:
-            await self.aclose()
-            raise _read_error(exc, response.request_id) from exc
-        except BaseException:
+            return await self._body.__anext__()
+        except BaseException:  # the end, a broken connection, a cancellation
             await self.aclose()
             raise
 
@@ -240,7 +187,7 @@ class CloudRunStream:
         """The body as server-sent events, with an idle timeout between events
         (comments do not reset it) and a bound on one event's size."""
         response = self._open_response()
-        if self._chunks is not None:
+        if self._body is not None:
             raise StreamClosedError("The body is being read as bytes.")
         if self._events is None:
             self._events = EventSource(
@@ -248,15 +195,8 @@ class CloudRunStream:
             )
         return self._events
 
-    async def aclose(self) -> None:
-        """Close the response now (idempotent, shielded)."""
-        self._closed = True
-        with anyio.CancelScope(shield=True):
-            if self._events is not None:
-                await self._events.aclose()
-            if self._chunks is not None:
-                # RuntimeError: another task is inside it; closing the response ends that.
-                with contextlib.suppress(RuntimeError):
-                    await self._chunks.aclose()  # type: ignore[attr-defined]
-            if self._response is not None:
-                await self._response.aclose()
+    async def _close_readers(self) -> None:
+        if self._events is not None:
+            await self._events.aclose()
+        if self._body is not None:
+            await self._body.aclose()

@@ -12,22 +12,19 @@ function that is safe to run twice.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import AsyncIterable, Mapping
+from typing import Any
 
 import attrs
 
-from ._core.codec import dumps
+from ._core.codec import UnreadableBody, dumps, loads
 from ._core.errors import InvalidRequestError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
-from ._core.transport import Request, Response, Transport
-from ._core.types import UNSET, Timeout
+from ._core.service import Service
+from ._core.transport import Request, Response
+from ._core.types import UNSET, ParamValue, QueryParams, Timeout
 
 __all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]
-
-ParamValue: TypeAlias = str | int | float | bool | None
-Params: TypeAlias = Mapping[str, ParamValue] | Sequence[tuple[str, ParamValue]] | None
 
 
 @attrs.frozen
@@ -80,8 +77,8 @@ def decode_result(content_type: str | None, content: bytes, text: str | None = N
     media = _media_type(content_type)
     if media == "application/json" or media.endswith("+json"):
         try:
-            return json.loads(content)
-        except ValueError:
+            return loads(content)
+        except UnreadableBody:
             pass
     elif media and not media.startswith("text/"):
         return content
@@ -89,10 +86,7 @@ def decode_result(content_type: str | None, content: bytes, text: str | None = N
 
 
 def _encode_event(data: object) -> bytes:
-    try:
-        return dumps({} if data is None else data)
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestError(f"The event is not JSON-serialisable: {exc}") from exc
+    return dumps({} if data is None else data)
 
 
 def encode_web_path(path: str) -> str:
@@ -107,7 +101,7 @@ def encode_web_path(path: str) -> str:
     return encode_subpath(path, safe="")
 
 
-def _query(params: Params, *fixed: tuple[str, ParamValue]) -> list[tuple[str, ParamValue]]:
+def _query(params: QueryParams, *fixed: tuple[str, ParamValue]) -> list[tuple[str, ParamValue]]:
     """``fixed`` pairs first, then the caller's (any of theirs with a fixed key dropped)."""
     if params is None:
         return list(fixed)
@@ -116,11 +110,10 @@ def _query(params: Params, *fixed: tuple[str, ParamValue]) -> list[tuple[str, Pa
     return [*fixed, *((key, value) for key, value in pairs if key not in taken)]
 
 
-class Functions:
+class Functions(Service):
     """``cb.functions``: cloud functions of the client's environment."""
 
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    __slots__ = ()
 
     async def invoke(
         self,
@@ -168,7 +161,7 @@ class Functions:
             if not qualifier or not qualifier.isprintable():
                 raise InvalidRequestError(f"Invalid qualifier {qualifier!r}.")
             headers["X-Qualifier"] = qualifier
-        response = await self._transport.send(
+        response = await self._send(
             Request(
                 "POST",
                 "functions",
@@ -197,7 +190,7 @@ class Functions:
         *,
         json: object = UNSET,
         content: bytes | str | AsyncIterable[bytes] | None = None,
-        params: Params = None,
+        params: QueryParams = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
         retry_safe: bool = False,
@@ -217,7 +210,7 @@ class Functions:
         # "/" is the function itself: the gateway's documented URL has no trailing slash.
         suffix = encode_web_path(path)
         suffix = "" if suffix == "/" else suffix
-        return await self._transport.send(
+        return await self._send(
             Request(
                 method,
                 "functions",

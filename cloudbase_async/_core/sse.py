@@ -29,11 +29,9 @@ import anyio
 import httpx
 
 from .errors import (
-    APIConnectionError,
     APITimeoutError,
     StreamClosedError,
     StreamError,
-    StreamInterruptedError,
 )
 from .transport import Response
 
@@ -53,6 +51,7 @@ DEFAULT_IDLE_TIMEOUT: Final = 60.0
 DEFAULT_MAX_EVENT_SIZE: Final = 8 * 1024 * 1024
 
 _BOM: Final = b"\xef\xbb\xbf"
+_MAX_RETRY_DIGITS: Final = 18
 _LF: Final = b"\n"
 _CR: Final = b"\r"
 
@@ -204,7 +203,9 @@ class SSEDecoder:
             self._event = value.decode("utf-8", "replace")
         elif name == b"id" and b"\0" not in value:
             self._id = value.decode("utf-8", "replace")
-        elif name == b"retry" and value.isdigit():
+        elif name == b"retry" and value.isdigit() and len(value) <= _MAX_RETRY_DIGITS:
+            # Thousands of digits mean nothing as a reconnection time (and int() of
+            # more than 4,300 digits raises): such a field is ignored like a bad one.
             self._retry = int(value)
         # Any other field is ignored, as the spec says.
 
@@ -251,17 +252,6 @@ def _idle_error(idle_timeout: float, request_id: str | None) -> APITimeoutError:
     )
 
 
-def _read_error(exc: httpx.TransportError, request_id: str | None) -> APIConnectionError:
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            f"The stream timed out while reading ({type(exc).__name__}).",
-            request_id=request_id,
-        )
-    return StreamInterruptedError(
-        f"The stream's connection broke: {type(exc).__name__}: {exc}", request_id=request_id
-    )
-
-
 class EventSource:
     """Async iterator of :class:`ServerSentEvent` over a streamed response.
 
@@ -278,7 +268,7 @@ class EventSource:
     """
 
     __slots__ = (
-        "_chunks",
+        "_body",
         "_closed",
         "_decoder",
         "_exhausted",
@@ -301,7 +291,7 @@ class EventSource:
             raise ValueError("idle_timeout must be > 0 seconds, or None")
         self.response = response
         self._decoder = SSEDecoder(max_event_size=max_event_size)
-        self._chunks = response.http.aiter_bytes()
+        self._body = response.aiter_bytes()
         self._ready: deque[ServerSentEvent] = deque()
         self._idle = idle_timeout
         self._waited = 0.0  # seconds spent waiting for the server since the last event
@@ -320,6 +310,16 @@ class EventSource:
 
     def __aiter__(self) -> EventSource:
         return self
+
+    def pop_ready(self) -> ServerSentEvent | None:
+        """The next event already decoded, without waiting (``None`` if there is none).
+
+        A read usually brings several events; stream classes take them from here first,
+        which skips an await per event on the hot path.
+        """
+        if self._ready and not self._closed:
+            return self._ready.popleft()
+        return None
 
     async def __anext__(self) -> ServerSentEvent:
         ready = self._ready
@@ -342,7 +342,7 @@ class EventSource:
 
     async def _fill(self) -> None:
         """Read until at least one event is ready or the body ended."""
-        chunks = self._chunks
+        chunks = self._body
         decoder = self._decoder
         idle = self._idle
         # The idle clock counts only time spent *waiting for the server* since the last
@@ -372,12 +372,11 @@ class EventSource:
                 return
             except TimeoutError as exc:  # anyio.fail_after: the idle deadline
                 raise _idle_error(idle, self.response.request_id) from exc  # type: ignore[arg-type]
-            except httpx.ReadTimeout as exc:
+            except APITimeoutError as exc:
                 if idle is not None and self._reads_bounded:
-                    raise _idle_error(idle, self.response.request_id) from exc
-                raise _read_error(exc, self.response.request_id) from exc
-            except httpx.TransportError as exc:
-                raise _read_error(exc, self.response.request_id) from exc
+                    # httpx's read timeout was lowered to the idle timeout: it is that.
+                    raise _idle_error(idle, self.response.request_id) from exc.__cause__
+                raise
             try:
                 events = decoder.feed(chunk)
             except EventTooLargeError as exc:
@@ -399,9 +398,7 @@ class EventSource:
         self._closed = True
         with anyio.CancelScope(shield=True):
             try:
-                await self._chunks.aclose()  # type: ignore[attr-defined]
-            except RuntimeError:
-                pass  # another task is inside it; closing the response below ends that read
+                await self._body.aclose()
             finally:
                 await self.response.aclose()
 

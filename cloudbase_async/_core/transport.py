@@ -198,6 +198,11 @@ class Response:
                 body=loads_lenient(content[: MAX_KEPT_TEXT * 4]),
             ) from None
 
+    async def aread_error_body(self) -> bytes:
+        """Read the rest of a stream that turned out to be an error (the first MiB)."""
+        self._content = await _read_bounded(self.http, _MAX_ERROR_BODY, truncate=True)
+        return self._content
+
     def aiter_bytes(self, chunk_size: int | None = None, *, raw: bool = False) -> BodyStream:
         """The unread body of a stream as it arrives (decoded unless ``raw``)."""
         return BodyStream(self, chunk_size=chunk_size, raw=raw)

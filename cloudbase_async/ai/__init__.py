@@ -12,17 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
-from urllib.parse import quote
 
 import attrs
-import cattrs
-import httpx
 
-from .._core.config import as_timeout
-from .._core.convert import structure
-from .._core.errors import APIError, InvalidRequestError
+from .._core.codec import body_error
+from .._core.errors import InvalidRequestError
+from .._core.paths import segment, subpath
+from .._core.service import Service
 from .._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_timeout
 from .._core.transport import Request, Response, Transport
+from .._core.types import Timeout
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import (
     ChatCompletion,
@@ -37,7 +36,7 @@ from ._models import (
     ToolCallDelta,
     Usage,
 )
-from ._streams import AIEventStream, ChatCompletionStream, body_error
+from ._streams import AIEventStream, ChatCompletionStream
 
 __all__ = [
     "AI",
@@ -81,14 +80,12 @@ def _ai_path(provider: str, path: str) -> str:
             f"Invalid provider {provider!r}: a model group name such as 'cloudbase', "
             "'hunyuan-exp' or 'deepseek'."
         )
-    path = path.lstrip("/")
-    segments = path.split("/")
-    if not path or any(s in ("", ".", "..") for s in segments) or "?" in path or "#" in path:
+    if not isinstance(path, str) or not path.strip("/"):
         raise InvalidRequestError(
             f"Invalid AI path {path!r}: expected something like 'chat/completions', "
             "'v1/messages' or 'responses'."
         )
-    return f"/{provider}/{quote(path, safe='/')}"
+    return f"/{segment(provider, 'provider')}{subpath(path.strip('/'), 'the AI path')}"
 
 
 def _chat_body(
@@ -104,26 +101,15 @@ def _chat_body(
     return {**params, "model": model, "messages": list(messages)}
 
 
-def _stream_timeout(
-    transport: Transport, timeout: float | httpx.Timeout | None, idle_timeout: float | None
-) -> httpx.Timeout:
-    base = transport.config.timeout if timeout is None else as_timeout(timeout)
-    return stream_timeout(base, idle_timeout)
+def _stream_request(transport: Transport, request: Request, idle_timeout: float | None) -> Request:
+    """``request`` with its read timeout lowered to ``idle_timeout`` (see ``EventSource``)."""
+    return attrs.evolve(request, timeout=stream_timeout(transport.timeout(request), idle_timeout))
 
 
-def _as_dict(data: object) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-class Completions:
+class Completions(Service):
     """``cb.ai.chat.completions``: the OpenAI Chat Completions protocol."""
 
-    __slots__ = ("_transport",)
-
-    def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+    __slots__ = ()
 
     async def create(
         self,
@@ -132,7 +118,7 @@ class Completions:
         messages: Iterable[Mapping[str, Any]] | None = None,
         provider: str = DEFAULT_PROVIDER,
         path: str = CHAT_PATH,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> ChatCompletion:
@@ -146,7 +132,7 @@ class Completions:
         if params.get("stream"):
             raise InvalidRequestError("create() does not stream; use stream() instead.")
         body = _chat_body(model, messages, params)
-        response = await self._transport.send(
+        return await self._model(
             Request(
                 "POST",
                 "ai",
@@ -155,22 +141,9 @@ class Completions:
                 headers=dict(headers or {}),
                 retry_on_status=_RETRY_ON_STATUS,
                 timeout=timeout,
-            )
+            ),
+            ChatCompletion,
         )
-        data = response.json()
-        error = body_error(response.status_code, data, response.request_id)
-        if error is not None:
-            raise error
-        try:
-            completion = structure(_as_dict(data), ChatCompletion)
-        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-            raise APIError(
-                f"Expected a chat.completion object, got: {str(data)[:200]}",
-                status_code=response.status_code,
-                request_id=response.request_id,
-                body=data,
-            ) from exc
-        return attrs.evolve(completion, request_id=response.request_id)
 
     def stream(
         self,
@@ -181,7 +154,7 @@ class Completions:
         path: str = CHAT_PATH,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> ChatCompletionStream:
@@ -194,14 +167,18 @@ class Completions:
         """
         body = _chat_body(model, messages, params)
         body["stream"] = True
-        request = Request(
-            "POST",
-            "ai",
-            _ai_path(provider, path),
-            json=body,
-            headers={**(headers or {}), **_STREAM_HEADERS},
-            retry_on_status=_RETRY_ON_STATUS,
-            timeout=_stream_timeout(self._transport, timeout, idle_timeout),
+        request = _stream_request(
+            self._transport,
+            Request(
+                "POST",
+                "ai",
+                _ai_path(provider, path),
+                json=body,
+                headers={**(headers or {}), **_STREAM_HEADERS},
+                retry_on_status=_RETRY_ON_STATUS,
+                timeout=timeout,
+            ),
+            idle_timeout,
         )
         return ChatCompletionStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size
@@ -217,13 +194,13 @@ class Chat:
         self.completions = Completions(transport)
 
 
-class AI:
+class AI(Service):
     """``cb.ai``: model groups ("providers") behind ``/v1/ai/{provider}/...``."""
 
-    __slots__ = ("_transport", "chat")
+    __slots__ = ("chat",)
 
     def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self.chat = Chat(transport)
 
     async def request(
@@ -232,7 +209,7 @@ class AI:
         path: str,
         json: Any,
         *,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """POST ``json`` to any AI path (``v1/messages``, ``responses``,
@@ -240,7 +217,7 @@ class AI:
 
         A 200 body whose ``code`` is not ``NORMAL`` raises the mapped error.
         """
-        response = await self._transport.send(
+        response = await self._send(
             Request(
                 "POST",
                 "ai",
@@ -265,7 +242,7 @@ class AI:
         *,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
     ) -> AIEventStream:
         """Stream raw server-sent events from any AI path: ``async with`` it, then
@@ -273,14 +250,18 @@ class AI:
 
         ``"stream": true`` is added to ``json`` and ``Accept: text/event-stream`` sent.
         """
-        request = Request(
-            "POST",
-            "ai",
-            _ai_path(provider, path),
-            json={**json, "stream": True},
-            headers={**(headers or {}), **_STREAM_HEADERS},
-            retry_on_status=_RETRY_ON_STATUS,
-            timeout=_stream_timeout(self._transport, timeout, idle_timeout),
+        request = _stream_request(
+            self._transport,
+            Request(
+                "POST",
+                "ai",
+                _ai_path(provider, path),
+                json={**json, "stream": True},
+                headers={**(headers or {}), **_STREAM_HEADERS},
+                retry_on_status=_RETRY_ON_STATUS,
+                timeout=timeout,
+            ),
+            idle_timeout,
         )
         return AIEventStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size

@@ -9,27 +9,26 @@ connection is back in the pool before the next line runs.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any, Final, Self
 
-from .._core.codec import loads_lenient
+from .._core.codec import body_error, loads_lenient
 from .._core.errors import (
     APIConnectionError,
-    APIError,
-    StreamClosedError,
     StreamError,
     StreamInterruptedError,
     error_class,
     parse_error_body,
 )
 from .._core.sse import EventSource, ServerSentEvent
+from .._core.streams import OwnedStream
 from .._core.transport import Request, Response, Transport
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import ChatCompletion, ChatCompletionChunk
 
-__all__ = ["AIEventStream", "ChatCompletionStream", "body_error"]
+__all__ = ["AIEventStream", "ChatCompletionStream"]
 
 _DONE: Final = "[DONE]"
 _scan_once: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -48,43 +47,6 @@ def _loads(data: str) -> Any:
     return value
 
 
-def _error_fields(body: object) -> tuple[str | None, str | None]:
-    """(code, message) of an error body: gateway ``{code, message}`` or OpenAI
-    ``{"error": {...}}`` / ``{"error": "text"}``."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            code = error.get("code") or error.get("type")
-            message = error.get("message")
-            return (
-                None if code is None else str(code),
-                None if message is None else str(message),
-            )
-        if isinstance(error, str) and "code" not in body:
-            return None, error
-    fields = parse_error_body(body)
-    return fields.code, fields.message
-
-
-def body_error(status_code: int, body: object, request_id: str | None) -> APIError | None:
-    """The error a 2xx JSON body carries, if it is one (``code`` other than ``NORMAL``,
-    or an ``error`` member); ``None`` for a normal body."""
-    if not isinstance(body, dict):
-        return None
-    if "error" not in body and body.get("code", "NORMAL") == "NORMAL":
-        return None
-    code, message = _error_fields(body)
-    if isinstance(body.get("requestId"), str):
-        request_id = body["requestId"]
-    return error_class(status_code, code)(
-        message or code or "The model API answered with an error.",
-        status_code=status_code,
-        code=code,
-        request_id=request_id,
-        body=body,
-    )
-
-
 async def _open(transport: Transport, request: Request) -> Response:
     """Send a streaming request; refuse a JSON answer (an error in disguise)."""
     response = await transport.open_stream(request)
@@ -92,10 +54,10 @@ async def _open(transport: Transport, request: Request) -> Response:
     if "json" not in content_type:
         return response
     try:
-        await response.http.aread()
+        content = await response.aread_error_body()
     finally:
         await response.aclose()
-    body = loads_lenient(response.http.content)
+    body = loads_lenient(content)
     error = body_error(response.status_code, body, response.request_id)
     if error is None:
         error = error_class(response.status_code, None)(
@@ -107,17 +69,10 @@ async def _open(transport: Transport, request: Request) -> Response:
     raise error
 
 
-class _OwnedStream:
-    """Opening on ``__aenter__``, closing on ``__aexit__`` / ``aclose``."""
+class _EventStream(OwnedStream):
+    """An AI stream: the response, read as server-sent events once it arrived."""
 
-    __slots__ = (
-        "__weakref__",
-        "_closed",
-        "_events",
-        "_idle_timeout",
-        "_max_event_size",
-        "_pending",
-    )
+    __slots__ = ("_events", "_idle_timeout", "_max_event_size")
 
     def __init__(
         self,
@@ -131,63 +86,27 @@ class _OwnedStream:
             raise ValueError("idle_timeout must be > 0 seconds, or None")
         if max_event_size < 1:
             raise ValueError("max_event_size must be >= 1")
-        # Dropped once the stream is open: an open stream references only its response.
-        self._pending: tuple[Transport, Request] | None = (transport, request)
+        super().__init__(functools.partial(_open, transport, request))
         self._idle_timeout = idle_timeout
         self._max_event_size = max_event_size
         self._events: EventSource | None = None
-        self._closed = False
 
-    async def __aenter__(self) -> Self:
-        if self._pending is None:
-            raise StreamClosedError("A stream can be entered only once.")
-        transport, request = self._pending
-        self._pending = None
-        response = await _open(transport, request)
+    def _opened(self, response: Response) -> None:
         self._events = EventSource(
             response, idle_timeout=self._idle_timeout, max_event_size=self._max_event_size
         )
-        self._opened(response)
-        return self
 
-    def _opened(self, response: Response) -> None:
-        """Called once the response arrived (before any event is read)."""
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the response now (idempotent, shielded); later reads raise."""
-        self._closed = True
+    async def _close_readers(self) -> None:
         if self._events is not None:
             await self._events.aclose()
 
-    @property
-    def response(self) -> Response:
-        """The HTTP response (status, headers, ``request_id``); the body is the stream."""
-        if self._events is None:
-            raise StreamClosedError("The stream is not open: use `async with ... as stream`.")
-        return self._events.response
-
-    @property
-    def request_id(self) -> str | None:
-        return self.response.request_id
-
     def _source(self) -> EventSource:
-        events = self._events
-        if self._closed or events is None:
-            if events is None and not self._closed:
-                raise StreamClosedError("The stream is not open: use `async with ... as stream:`.")
-            raise StreamClosedError("This stream is closed (its `async with` block ended).")
-        return events
+        self._open_response()  # raises the right StreamClosedError
+        assert self._events is not None
+        return self._events
 
 
-class ChatCompletionStream(_OwnedStream):
+class ChatCompletionStream(_EventStream):
     """A streamed chat completion: ``async for chunk in stream`` yields
     :class:`ChatCompletionChunk`.
 
@@ -225,6 +144,7 @@ class ChatCompletionStream(_OwnedStream):
         self._done = False
 
     def _opened(self, response: Response) -> None:
+        super()._opened(response)
         self._acc.request_id = response.request_id
 
     def __aiter__(self) -> Self:
@@ -236,14 +156,10 @@ class ChatCompletionStream(_OwnedStream):
             events = self._source()  # raises the right StreamClosedError
         if self._done:
             raise StopAsyncIteration
-        ready = events._ready
         while True:
             try:
                 # Fast path: an event already decoded (a read usually brings several).
-                if ready and not events._closed:
-                    event = ready.popleft()
-                else:
-                    event = await events.__anext__()
+                event = events.pop_ready() or await events.__anext__()
             except StopAsyncIteration:
                 self._done = True
                 if events.ended_incomplete or not self._acc.finished:
@@ -268,7 +184,7 @@ class ChatCompletionStream(_OwnedStream):
                 continue  # an empty event: a keep-alive in disguise
             try:
                 obj = _loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise await self._fail(
                     StreamError(
                         f"A stream frame is not valid JSON: {data[:200]!r}",
@@ -302,7 +218,12 @@ class ChatCompletionStream(_OwnedStream):
                 body = json.loads(data)
             except ValueError:
                 body = data
-        code, message = _error_fields(body)
+        if isinstance(body, dict) and isinstance(body.get("error"), str) and "code" not in body:
+            # A provider's bare {"error": "text"} inside a stream is a message, not a code.
+            code, message = None, body["error"]
+        else:
+            fields = parse_error_body(body)
+            code, message = fields.code, fields.message
         if message is None and isinstance(body, str) and body:
             message = body[:500]
         if isinstance(body, dict) and isinstance(body.get("requestId"), str):
@@ -371,7 +292,7 @@ class _TextStream:
                     return choice.delta.content
 
 
-class AIEventStream(_OwnedStream):
+class AIEventStream(_EventStream):
     """Raw server-sent events of any AI path (Anthropic Messages, Responses...).
 
     Yields :class:`~cloudbase_async.ServerSentEvent`; ``event.json()`` decodes one.
