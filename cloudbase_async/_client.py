@@ -27,7 +27,7 @@ from ._core.redact import redact_url
 from ._core.retry import RetryPolicy
 from ._core.transport import Pool, Transport
 from .auth import Auth, SessionStore
-from .auth._session import DEFAULT_REFRESH_MARGIN, SessionManager
+from .auth._session import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT, SessionManager
 
 if TYPE_CHECKING:
     from .ai import AI
@@ -84,6 +84,9 @@ class CloudBase:
         (default: in memory; ``cloudbase_async.auth.FileStore(path)`` survives restarts).
     :param refresh_margin: seconds before expiry at which an access token is refreshed
         (default 30).
+    :param refresh_timeout: seconds a token refresh may take in all (default 15). A
+        refresh is shielded from cancellation, so that a rotated refresh token is never
+        lost; this bounds how long it can hold the call that started it.
     """
 
     _transport: Transport
@@ -113,6 +116,7 @@ class CloudBase:
         client_secret: str | None = None,
         session_store: SessionStore | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT,
     ) -> None:
         config = resolve_config(
             env=env,
@@ -137,6 +141,8 @@ class CloudBase:
             raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if refresh_margin < 0:
             raise ConfigurationError(f"refresh_margin must be >= 0, got {refresh_margin}")
+        if not refresh_timeout > 0:
+            raise ConfigurationError(f"refresh_timeout must be > 0, got {refresh_timeout}")
         if client_id is not None:
             check_credential(client_id, "client_id")
         if client_secret is not None:
@@ -161,6 +167,7 @@ class CloudBase:
             client_id=client_id or config.env,
             client_secret=client_secret,
             refresh_margin=refresh_margin,
+            refresh_timeout=refresh_timeout,
         )
         self._transport = Transport(config, pool, self._manager)
         self._owns_pool = True

@@ -61,9 +61,11 @@ def body_of(request: httpx.Request) -> Any:
     return json.loads(request.content)
 
 
-def assert_public_call(request: httpx.Request, *, client_id: str = "env-1") -> None:
+def assert_public_call(
+    request: httpx.Request, *, client_id: str = "env-1", authorization: str | None = None
+) -> None:
     """What every sign-in/sign-up/verification/token call carries, and what it must not."""
-    assert "authorization" not in request.headers
+    assert request.headers.get("authorization") == authorization
     assert request.url.params["client_id"] == client_id
     device = request.headers["x-device-id"]
     assert len(device) == 32
@@ -156,6 +158,8 @@ async def test_sign_in_with_password_captcha_token_header(
     route = mock.post(f"{AUTH}/signin").mock(return_value=httpx.Response(200, json=tokens()))
     await cb.auth.sign_in_with_password(username="a", password="b", captcha_token="cap-1")
     assert route.calls.last.request.headers["x-captcha-token"] == "cap-1"
+    # ...and the query parameter the official SDK appends to the retried URL.
+    assert route.calls.last.request.url.params["captcha_token"] == "cap-1"
 
 
 async def test_send_verification_phone(cb: CloudBase, mock: respx.MockRouter) -> None:
@@ -166,7 +170,8 @@ async def test_send_verification_phone(cb: CloudBase, mock: respx.MockRouter) ->
     )
     verification = await cb.auth.send_verification(phone_number="+8613800138000")
     sent = route.calls.last.request
-    assert_public_call(sent)
+    # The publishable key, as the official SDK sends it on code requests.
+    assert_public_call(sent, authorization="Bearer pk-secret")
     assert body_of(sent) == {"phone_number": "+86 13800138000", "target": "ANY"}
     assert verification == Verification(verification_id="v-1", expires_in=600, is_user=True)
 
@@ -286,7 +291,8 @@ async def test_sign_in_with_otp(
     sent = finish.calls.last.request
     assert_public_call(sent)
     if is_user:
-        assert body_of(sent) == {"verification_token": "vt-9"}
+        # The phone goes along as the username, as every official path sends it.
+        assert body_of(sent) == {"verification_token": "vt-9", "username": "+86 13800138000"}
     else:
         assert body_of(sent) == {
             "phone_number": "+86 13800138000",
@@ -638,6 +644,7 @@ async def test_captcha_flow(cb: CloudBase, mock: respx.MockRouter) -> None:
     )
     await cb.auth.send_verification(email="a@example.com", captcha_token=solved.captcha_token)
     assert send.calls.last.request.headers["x-captcha-token"] == "cap-9"
+    assert send.calls.last.request.url.params["captcha_token"] == "cap-9"
 
 
 async def test_captcha_required_says_what_to_do(cb: CloudBase, mock: respx.MockRouter) -> None:

@@ -86,11 +86,28 @@ async def test_file_store_keeps_the_old_content_when_a_write_fails(
     assert names(tmp_path) == ["session.json"]
 
 
-async def test_file_store_refuses_a_file_that_is_not_an_object(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage", [b"[1, 2]", b'{"credentials_env-1": "{\\"acc', b"\xff\xfe not utf-8", b"[" * 100_000]
+)
+async def test_a_damaged_file_counts_as_empty_and_is_replaced_on_sign_in(
+    tmp_path: Path, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "session.json"
-    path.write_text("[1, 2]")
-    with pytest.raises(ValueError, match="JSON object"):
-        await FileStore(path).get("k")
+    path.write_bytes(damage)
+    with respx.mock:
+        anon = respx.post(f"{AUTH}/signin/anonymously").mock(
+            return_value=httpx.Response(200, json=tokens(1))
+        )
+        respx.post(DATA).mock(return_value=httpx.Response(200, json={}))
+        async with CloudBase(env="env-1", session_store=FileStore(path)) as cb:
+            # Calls work: the file is read as empty (with a warning), not raised from.
+            await cb._transport.send(Request("POST", "functions", "/echo", json={}))
+            assert await cb.auth.get_session() is None
+            await cb.auth.sign_in_anonymously()
+        assert anon.called
+    assert "unreadable session file" in caplog.text
+    stored = json.loads(path.read_text())
+    assert json.loads(stored["credentials_env-1"])["access_token"] == "at-1"
 
 
 async def test_session_and_device_id_survive_a_restart(tmp_path: Path) -> None:

@@ -9,6 +9,9 @@ here, which send it and decode the answer:
 * :meth:`Service._json`: the decoded JSON body, raising the error a 2xx body may carry;
 * :meth:`Service._model`: that body structured into an attrs model by the one converter.
 
+The decoding steps are also plain functions (:func:`decode_json`, :func:`decode_model`)
+for the one caller that is not a service: the session manager's token calls.
+
 A model with a ``request_id`` field gets the server's id for the call. Everything else
 (retries, credentials, deadlines, error statuses) happens in the transport.
 """
@@ -23,7 +26,7 @@ from .convert import structure_answer
 from .errors import ResponseValidationError
 from .transport import Request, Response, Transport
 
-__all__ = ["Service", "expect_mapping", "with_request_id"]
+__all__ = ["Service", "decode_json", "decode_model", "expect_mapping", "with_request_id"]
 
 T = TypeVar("T")
 
@@ -41,28 +44,35 @@ class Service:
         return await self._transport.send(request)
 
     async def _json(self, request: Request) -> tuple[Any, Response]:
-        """Send ``request``; its decoded JSON body (and the response).
-
-        A 2xx body that is really an error (``{"error": ...}``, a ``code`` other than
-        ``NORMAL``) raises that error.
-        """
+        """Send ``request``; its decoded JSON body (and the response), see :func:`decode_json`."""
         response = await self._transport.send(request)
-        body = response.json()
-        error = body_error(response.status_code, body, response.request_id)
-        if error is not None:
-            raise error
-        return body, response
+        return decode_json(response), response
 
     async def _model(self, request: Request, cls: type[T]) -> T:
-        """Send ``request``; its body as ``cls`` (a :class:`ResponseValidationError`
-        when it does not fit)."""
-        body, response = await self._json(request)
-        return structure_answer(
-            with_request_id(body, cls, response.request_id),
-            cls,
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
+        """Send ``request``; its body as ``cls``, see :func:`decode_model`."""
+        return decode_model(await self._transport.send(request), cls)
+
+
+def decode_json(response: Response) -> Any:
+    """The decoded JSON body of a 2xx answer; a body that is really an error
+    (``{"error": ...}``, a ``code`` other than ``NORMAL``) raises that error."""
+    body = response.json()
+    error = body_error(response.status_code, body, response.request_id)
+    if error is not None:
+        raise error
+    return body
+
+
+def decode_model(response: Response, cls: type[T]) -> T:
+    """The body as ``cls``: :func:`decode_json`, then the one converter (a
+    :class:`ResponseValidationError` when it does not fit)."""
+    body = decode_json(response)
+    return structure_answer(
+        with_request_id(body, cls, response.request_id),
+        cls,
+        status_code=response.status_code,
+        request_id=response.request_id,
+    )
 
 
 def with_request_id(body: Any, cls: type[Any], request_id: str | None) -> Any:

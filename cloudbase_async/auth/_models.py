@@ -6,6 +6,7 @@ in their ``repr``: sessions get logged, printed in tracebacks and pasted into is
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from enum import StrEnum
@@ -81,13 +82,21 @@ class Session:
         return self.expires_at - (time.time() if now is None else now)
 
 
+def _lifetime(value: float | None) -> float | None:
+    """A token's lifetime in seconds; a negative or non-finite one (``NaN`` parses as
+    JSON in Python) counts as unknown, instead of making every call refresh."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
 @attrs.frozen
 class TokenResponse:
     """The body of every sign-in, sign-up and token call (internal)."""
 
     access_token: str = attrs.field(repr=_redacted)
     refresh_token: str | None = attrs.field(default=None, repr=_redacted)
-    expires_in: float | None = None
+    expires_in: float | None = attrs.field(default=None, converter=_lifetime)
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
     scope: str | None = None
     sub: str | None = None

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
-from urllib.parse import quote
 
 import attrs
 
 from .._core.convert import structure
 from .._core.credentials import StaticCredential
 from .._core.errors import AuthenticationError, InvalidRequestError
-from .._core.transport import Request, Response, Transport
+from .._core.paths import segment
+from .._core.service import Service
+from .._core.transport import Request, Transport
 from .._core.types import UNSET
-from ._api import bearer, jwt_claims, mapping, read_body, read_model
+from ._api import bearer, jwt_claims, mapping
 from ._events import AuthStateCallback, Subscription
 from ._models import (
     CaptchaChallenge,
@@ -68,6 +69,15 @@ def _contact(phone_number: str | None, email: str | None) -> dict[str, str]:
     return {"email": email.strip()}
 
 
+def _captcha(token: str | None) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """Headers and query for a call retried with a solved captcha: the official SDK
+    appends ``?captcha_token=``, the API reference names the ``x-captcha-token`` header;
+    both are sent."""
+    if not token:
+        return None, None
+    return {_CAPTCHA_HEADER: token}, {"captcha_token": token}
+
+
 def _fields(**values: Any) -> dict[str, Any]:
     """The keyword arguments that were given (``None`` means "leave out")."""
     return {key: value for key, value in values.items() if value is not None}
@@ -105,7 +115,8 @@ class OtpSignIn:
         apply to a sign-up only."""
         token = await self._auth.verify(self.verification.verification_id, code)
         if self.is_user:
-            return await self._auth.sign_in_with_verification(token)
+            username = self.contact.get("phone_number") or self.contact.get("email")
+            return await self._auth.sign_in_with_verification(token, username=username)
         return await self._auth.sign_up(
             verification_token=token,
             phone_number=self.contact.get("phone_number"),
@@ -119,7 +130,7 @@ class OtpSignIn:
         )
 
 
-class Auth:
+class Auth(Service):
     """Auth v2: sign-in flows, the session, the user's profile and security.
 
     Reach it as ``cb.auth``. A sign-in makes the session the client's identity: every
@@ -129,8 +140,10 @@ class Auth:
     installing it, which is what a server signing users in on their behalf wants.
     """
 
+    __slots__ = ("_manager",)
+
     def __init__(self, transport: Transport, manager: SessionManager) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self._manager = manager
 
     @property
@@ -138,7 +151,7 @@ class Auth:
         """This client's identity is the family's session (not a fixed token)."""
         return self._transport.credentials is self._manager
 
-    async def _send(
+    async def _request(
         self,
         method: str,
         path: str,
@@ -149,44 +162,49 @@ class Auth:
         authenticated: bool = True,
         basic: bool = False,
         retry_safe: bool | None = None,
-    ) -> Response:
+    ) -> Request:
+        """Describe an auth call: the device id always, and ``?client_id=`` on every call
+        that carries no user token (as the official SDK does)."""
         query = dict(params or {})
         if not authenticated:
-            # The SDK names the client on every call that carries no user token.
             query.update(self._manager.client_params())
         all_headers = await self._manager.client_headers(basic=basic)
         all_headers.update(headers or {})
-        response = await self._transport.send(
-            Request(
-                method,
-                "auth",
-                path,
-                params=query or None,
-                headers=all_headers,
-                json=json,
-                authenticated=authenticated,
-                retry_safe=retry_safe,
-            )
+        return Request(
+            method,
+            "auth",
+            path,
+            params=query or None,
+            headers=all_headers,
+            json=json,
+            authenticated=authenticated,
+            retry_safe=retry_safe,
         )
-        return response
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send and return the decoded 2xx body (errors in a 2xx body raise)."""
-        return read_body(await self._send(method, path, **kwargs))
+        body, _ = await self._json(await self._request(method, path, **kwargs))
+        return body
 
-    async def _model(self, cls: type[T], method: str, path: str, **kwargs: Any) -> T:
+    async def _answer(self, cls: type[T], method: str, path: str, **kwargs: Any) -> T:
         """Send and return the 2xx body as ``cls``."""
-        return read_model(await self._send(method, path, **kwargs), cls)
+        return await self._model(await self._request(method, path, **kwargs), cls)
 
     async def _sign_in(
         self, path: str, body: Mapping[str, Any], *, captcha_token: str | None = None
     ) -> Session:
         issued = self._manager.issued_now()
-        headers = {_CAPTCHA_HEADER: captcha_token} if captcha_token else None
+        headers, params = _captcha(captcha_token)
         # Not retry-safe: every answered sign-in creates a login on the server (they
         # count against the per-user login limit) and may use up a one-time token.
-        tokens = await self._model(
-            TokenResponse, "POST", path, json=dict(body), headers=headers, authenticated=False
+        tokens = await self._answer(
+            TokenResponse,
+            "POST",
+            path,
+            json=dict(body),
+            headers=headers,
+            params=params,
+            authenticated=False,
         )
         return await self._adopt(tokens, issued)
 
@@ -235,16 +253,22 @@ class Auth:
             raise InvalidRequestError(f"target must be one of {sorted(_TARGETS)}, got {target!r}.")
         body: dict[str, Any] = {**_contact(phone_number, email), "target": target}
         body.update(_fields(usage=usage, email_redirect_to=email_redirect_to))
-        headers = {_CAPTCHA_HEADER: captcha_token} if captcha_token else None
+        headers, params = _captcha(captcha_token)
+        current_user = target == "CUR_USER"
+        if not current_user and (key := self._manager.publishable_key) is not None:
+            # As the official SDK does: the publishable key, never a (maybe expired)
+            # user token, on a code request that is not about the signed-in user.
+            headers = {**(headers or {}), "Authorization": bearer(key)}
         # Not retry-safe: a repeat sends a second message and counts against the
         # send-rate limit.
-        return await self._model(
+        return await self._answer(
             Verification,
             "POST",
             "/verification",
             json=body,
             headers=headers,
-            authenticated=target == "CUR_USER",
+            params=params,
+            authenticated=current_user,
         )
 
     async def verify(self, verification_id: str, code: str) -> VerificationToken:
@@ -254,7 +278,7 @@ class Auth:
             raise InvalidRequestError("verify() needs the verification_id and the code.")
         # Not retry-safe: a code is single-use; a repeat after the server accepted it
         # would report a wrong code.
-        return await self._model(
+        return await self._answer(
             VerificationToken,
             "POST",
             "/verification/verify",
@@ -263,11 +287,17 @@ class Auth:
         )
 
     async def sign_in_with_verification(
-        self, verification_token: str | VerificationToken
+        self, verification_token: str | VerificationToken, *, username: str | None = None
     ) -> Session:
-        """Sign in an existing user with the token from :meth:`verify`."""
-        token = _token(verification_token, "verification_token")
-        return await self._sign_in("/signin", {"verification_token": token})
+        """Sign in an existing user with the token from :meth:`verify`.
+
+        ``username`` is the phone number (``"+86 13800138000"``) or email the code was
+        sent to; the official SDKs send it along, and :class:`OtpSignIn` does too.
+        """
+        body = {"verification_token": _token(verification_token, "verification_token")}
+        if username is not None:
+            body["username"] = _token(username, "username")
+        return await self._sign_in("/signin", body)
 
     async def sign_up(
         self,
@@ -347,7 +377,7 @@ class Auth:
 
     async def request_captcha(self, *, redirect_uri: str, state: str = "") -> CaptchaChallenge:
         """Get a captcha to show the user after a :class:`~cloudbase_async.CaptchaRequiredError`."""
-        return await self._model(
+        return await self._answer(
             CaptchaChallenge,
             "POST",
             "/captcha/data",
@@ -360,7 +390,7 @@ class Auth:
     async def verify_captcha(self, token: str, answer: str) -> CaptchaToken:
         """Check the user's answer; pass the result's ``captcha_token`` as ``captcha_token=``
         to the call that was refused."""
-        return await self._model(
+        return await self._answer(
             CaptchaToken,
             "POST",
             "/captcha/data/verify",
@@ -511,7 +541,7 @@ class Auth:
 
     async def get_user(self) -> User:
         """The signed-in user's profile."""
-        return await self._model(User, "GET", "/user/me")
+        return await self._answer(User, "GET", "/user/me")
 
     async def update_user(
         self,
@@ -560,7 +590,7 @@ class Auth:
             if password is not None
             else {"verification_token": _token(verification_token or "", "verification_token")}
         )
-        return await self._model(SudoToken, "POST", "/user/sudo", json=body)
+        return await self._answer(SudoToken, "POST", "/user/sudo", json=body)
 
     async def change_password(
         self,
@@ -619,7 +649,7 @@ class Auth:
 
     async def unbind_provider(self, provider_id: str) -> None:
         """Unlink a provider from the signed-in user."""
-        pid = quote(_token(provider_id, "provider_id"), safe="")
+        pid = segment(_token(provider_id, "provider_id"), "provider_id")
         await self._call("DELETE", f"/user/provider/{pid}")
 
     def __repr__(self) -> str:

@@ -14,8 +14,12 @@ token fresh:
   (``invalid_grant``) and sign the user out.
 * The flight runs shielded from cancellation: once the server may have rotated the
   refresh token, the new one is stored (memory and the session store) before anyone
-  proceeds, even if the caller that started it was cancelled. The transport's timeout
-  bounds it.
+  proceeds, even if the caller that started it was cancelled. It is bounded by
+  ``refresh_timeout`` (15 s by default) all the same, so a server that answers a refresh
+  at a trickle holds its caller no longer than that (the waiters, whose wait is not
+  shielded, return as soon as they are cancelled). A flight that runs out of time raises
+  :class:`~cloudbase_async.APITimeoutError` for everyone and keeps the session; should the
+  server have rotated the token meanwhile, the next refresh answers ``invalid_grant``.
 * A refresh is never repeated with a used refresh token (the request is not retry-safe).
 * When the server refuses the refresh token (``invalid_grant`` and other
   authentication errors) the session is cleared, ``SIGNED_OUT`` is emitted and an
@@ -41,20 +45,23 @@ import anyio.lowlevel
 import attrs
 
 from .._core.convert import structure, unstructure
-from .._core.credentials import CredentialKind, CredentialProvider
-from .._core.errors import APIError, AuthenticationError
+from .._core.credentials import CredentialKind, CredentialProvider, StaticCredential
+from .._core.errors import APIError, APITimeoutError, AuthenticationError
 from .._core.redact import redact
+from .._core.service import decode_model
 from .._core.transport import Request, Transport
-from ._api import basic_auth, bearer, read_model
+from ._api import basic_auth, bearer
 from ._events import AuthStateCallback, Emitter, Subscription
 from ._models import AuthEvent, Session, TokenResponse
 from ._store import MemoryStore, SessionStore
 
-__all__ = ["DEFAULT_REFRESH_MARGIN", "Issued", "SessionManager"]
+__all__ = ["DEFAULT_REFRESH_MARGIN", "DEFAULT_REFRESH_TIMEOUT", "Issued", "SessionManager"]
 
 log: Final = logging.getLogger("cloudbase_async")
 
 DEFAULT_REFRESH_MARGIN: Final = 30.0
+#: Seconds a refresh (with its retries) may take, shielded from cancellation as it is.
+DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
@@ -100,11 +107,15 @@ class SessionManager:
         client_id: str,
         client_secret: str | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if refresh_margin < 0:
             raise ValueError(f"refresh_margin must be >= 0, got {refresh_margin}")
+        if not refresh_timeout > 0:
+            raise ValueError(f"refresh_timeout must be > 0, got {refresh_timeout}")
+        self.refresh_timeout = refresh_timeout
         self._transport = transport
         self.fallback = fallback
         self.store: SessionStore = MemoryStore() if store is None else store
@@ -157,11 +168,12 @@ class SessionManager:
         return cast("CredentialKind | None", kind)
 
     @property
-    def has_client_secret(self) -> bool:
-        return bool(self._client_secret)
-
-    def is_fresh(self) -> bool:
-        return self._session is not None and self._clock() < self._refresh_at
+    def publishable_key(self) -> str | None:
+        """The configured publishable key, sent on code requests (see ``Auth``)."""
+        fallback = self.fallback
+        if isinstance(fallback, StaticCredential) and fallback.kind == "publishable_key":
+            return fallback.token
+        return None
 
     async def session(self) -> Session | None:
         """The current session, refreshed first if its access token is stale."""
@@ -275,7 +287,7 @@ class SessionManager:
                 retry_safe=True,
             )
         )
-        return read_model(response, TokenResponse), issued
+        return decode_model(response, TokenResponse), issued
 
     # -- internals -------------------------------------------------------------------
 
@@ -335,11 +347,21 @@ class SessionManager:
             return self._session  # replaced meanwhile (refreshed, signed in or out)
         flight = self._flight = _Flight()
         try:
-            with anyio.CancelScope(shield=True):
+            # Shielded, so a rotated token is never lost to a cancellation; bounded, so a
+            # trickling server cannot hold the caller for longer than refresh_timeout.
+            deadline = anyio.current_time() + self.refresh_timeout
+            event: AuthEvent | None = None
+            error: Exception | None = None
+            with anyio.CancelScope(shield=True, deadline=deadline) as scope:
                 # Let every caller that is about to find the token stale join this flight,
                 # even when the transport answers without ever yielding (mocks, caches).
                 await anyio.lowlevel.checkpoint()
                 event, error = await self._replace(stale)
+            if scope.cancelled_caught:
+                error = APITimeoutError(
+                    f"The token refresh did not finish within refresh_timeout "
+                    f"({self.refresh_timeout:g} s); the session is kept."
+                )
         except Exception as exc:
             flight.error = exc
             raise
@@ -416,7 +438,7 @@ class SessionManager:
                 retry_safe=False,
             )
         )
-        return read_model(response, TokenResponse), issued
+        return decode_model(response, TokenResponse), issued
 
     def __repr__(self) -> str:
         state = "none" if self._session is None else f"user={self._session.user_id!r}"

@@ -10,6 +10,7 @@ keys the official JS SDK uses). Implement :class:`SessionStore` to keep them any
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,8 @@ import anyio
 import anyio.to_thread
 
 __all__ = ["FileStore", "MemoryStore", "SessionStore"]
+
+log = logging.getLogger("cloudbase_async")
 
 
 @runtime_checkable
@@ -79,11 +82,19 @@ class FileStore:
     def _read(self) -> dict[str, str]:
         try:
             text = self.path.read_text(encoding="utf-8")
+            data = json.loads(text) if text.strip() else {}
         except FileNotFoundError:
             return {}
-        data = json.loads(text) if text.strip() else {}
+        except (ValueError, RecursionError):  # not UTF-8, not JSON
+            data = None
         if not isinstance(data, dict):
-            raise ValueError(f"{self.path} does not hold a JSON object")  # noqa: TRY004
+            # A damaged file must not stop every call: start empty (sign in again), and
+            # the next write replaces it.
+            log.warning(
+                "ignoring the unreadable session file %s; it is replaced on the next write",
+                self.path,
+            )
+            return {}
         return {str(k): str(v) for k, v in data.items()}
 
     def _write(self, data: dict[str, str]) -> None:
