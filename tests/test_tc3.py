@@ -40,12 +40,15 @@ from cloudbase_async._tc3 import (
 from cloudbase_async._transport import Response
 from cloudbase_async.auth._client_credential import (
     BODY,
+    PATH,
     client_credential_request,
     read_client_credential,
 )
 from tests.js.tc3 import oracle
+from tests.js.tc3.recorder import recording_gateway
 
 SIGNER = "@cloudbase/signature-nodejs"
+NODE_SDK = "@cloudbase/node-sdk"
 SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
 SECRET_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
 TOKEN = "tmp-Token_0123456789abcdefXYZ=="
@@ -552,6 +555,49 @@ async def test_client_credential_exchange_on_the_wire() -> None:
     assert tokens.access_token == "eyJ.server.token"
     assert tokens.expires_in == 7200
     assert "eyJ.server.token" not in repr(tokens)
+
+
+@pytest.mark.parametrize("session_token", [None, TOKEN])
+def test_node_sdk_exchange_is_ours_byte_for_byte(session_token: str | None) -> None:
+    """node-sdk's own getClientCredential(), recorded on loopback: the request is the
+    one :func:`client_credential_request` describes, and its whole Authorization value
+    (Timestamp and Token included) is what our signer makes of the received request."""
+    answer = {"token_type": "Bearer", "access_token": "eyJ.t", "expires_in": 7200}
+    with recording_gateway(answer) as (port, recorded):
+        out = oracle.run(
+            "client-credential.js",
+            {
+                "port": port,
+                "nowMs": 1_700_000_001_000,
+                "env": ENV_ID,
+                "secretId": SECRET_ID,
+                "secretKey": SECRET_KEY,
+                "sessionToken": session_token,
+            },
+            package=NODE_SDK,
+        )
+    assert out["result"] == answer
+    [request] = recorded
+    ours = client_credential_request()
+    assert (request.method, request.path) == (ours.method, "/auth/v1" + PATH)
+    assert request.body == ours.content == BODY
+    received = {name.lower(): value for name, value in request.headers}
+    assert received["content-type"] == ours.headers["Content-Type"]
+
+    theirs = received["authorization"]
+    signed = theirs.split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert "content-type" in signed
+    assert "host" in signed
+    headers = [(name, value) for name, value in request.headers if name.lower() in signed]
+    value = authorization(
+        request.method,
+        f"https://{received['host']}{request.path}",
+        headers,
+        request.body,
+        credentials=Tc3Credentials(SECRET_ID, SECRET_KEY, session_token),
+        timestamp=TS,
+    )
+    assert value == theirs
 
 
 def _answer(status: int, body: object) -> Response:
