@@ -18,9 +18,10 @@ What this module does *not* copy from the official signer, on purpose:
   ``JSON.stringify(body)``, which equals the bytes only for JSON bodies (a string body
   is hashed with quotes around it, a Buffer as ``{"type":"Buffer",...}``).
 * It signs the URL string as given, which must be the encoded form that goes on the
-  wire. Node's legacy ``url.parse`` (used by the official signer) escapes a few
-  characters itself (``'`` becomes ``%27``) and keeps raw non-ASCII; a URL that needs
-  either is refused here or signed as sent.
+  wire. Node's legacy ``url.parse`` (used by the official signer) rewrites some URLs
+  before signing them: it keeps raw non-ASCII and escapes spaces, ``{``, ``|`` and the
+  like (all refused here: httpx never sends them raw) and escapes ``'`` as ``%27``
+  (signed here as sent, ``'``, since that is what the gateway receives from httpx).
 """
 
 from __future__ import annotations

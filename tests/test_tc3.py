@@ -639,3 +639,13 @@ def test_a_missing_peer_fails_under_ci_and_skips_elsewhere(
         monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="install-peers"):
         oracle.require(SIGNER)
+
+
+def test_an_apostrophe_is_signed_as_sent_not_as_url_parse_rewrites_it() -> None:
+    """The one deliberate divergence on URLs httpx sends: a raw "'" (httpx keeps it in a
+    path), which Node's url.parse signs as %27. Ours signs the path the gateway receives."""
+    vector = Vector("apostrophe", "GET", f"{BASE}/v1/apis/o'brien", MINIMAL)
+    [theirs] = oracle.run("sign.js", [vector.for_node()], package=SIGNER)
+    assert "\n/v1/apis/o%27brien\n" in theirs["canonicalRequest"]
+    assert canonical_request("GET", vector.url, MINIMAL, b"").uri == "/v1/apis/o'brien"
+    assert str(httpx.URL(vector.url)) == vector.url
