@@ -26,7 +26,7 @@ from cloudbase_async import (
     ConfigurationError,
     InvalidRequestError,
 )
-from cloudbase_async._tc3 import (
+from cloudbase_async._core.tc3 import (
     CanonicalRequest,
     Tc3Credentials,
     authorization,
@@ -37,7 +37,7 @@ from cloudbase_async._tc3 import (
     signing_timestamp,
     string_to_sign,
 )
-from cloudbase_async._transport import Response
+from cloudbase_async._core.transport import Response
 from cloudbase_async.auth._client_credential import (
     BODY,
     PATH,

@@ -169,7 +169,10 @@ class Response:
     @property
     def content(self) -> bytes:
         if self._content is None:
-            raise RuntimeError("The body of a stream is read with aiter_bytes().")
+            try:
+                self._content = self.http.content  # a response built already read
+            except httpx.ResponseNotRead:
+                raise RuntimeError("The body of a stream is read with aiter_bytes().") from None
         return self._content
 
     @property

@@ -19,10 +19,10 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-from .._config import Service
-from .._errors import APIError
-from .._transport import Request, Response
-from ._api import read_model
+from .._core.config import Service
+from .._core.errors import ResponseValidationError
+from .._core.service import decode_model
+from .._core.transport import Request, Response
 from ._models import TokenResponse
 
 __all__ = [
@@ -69,11 +69,12 @@ def client_credential_request() -> Request:
 def read_client_credential(response: Response) -> TokenResponse:
     """The token in a 2xx answer to the exchange.
 
-    :raises APIError: when the body carries an error (some 2xx do) or no usable token.
+    :raises APIError: when the body carries an error (some 2xx do).
+    :raises ResponseValidationError: when it carries no usable Bearer token.
     """
-    tokens = read_model(response, TokenResponse)
+    tokens = decode_model(response, TokenResponse)
     if not tokens.access_token or (tokens.token_type or "Bearer").lower() != "bearer":
-        raise APIError(
+        raise ResponseValidationError(
             "The client-credential exchange answered without a Bearer access token.",
             status_code=response.status_code,
             request_id=response.request_id,

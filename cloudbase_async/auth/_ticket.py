@@ -29,8 +29,8 @@ from typing import Any, Final
 
 import attrs
 
-from .._credentials import redact
-from .._errors import ConfigurationError, InvalidRequestError
+from .._core.errors import ConfigurationError, InvalidRequestError
+from .._core.redact import redact
 
 __all__ = [
     "DEFAULT_EXPIRE_AFTER",

@@ -38,8 +38,8 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
-from ._credentials import redact
-from ._errors import ConfigurationError, InvalidRequestError
+from .errors import ConfigurationError, InvalidRequestError
+from .redact import redact
 
 __all__ = [
     "ALGORITHM",
