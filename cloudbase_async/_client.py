@@ -25,8 +25,10 @@ from ._core.errors import ConfigurationError
 from ._core.headers import check_headers
 from ._core.redact import redact_url
 from ._core.retry import RetryPolicy
+from ._core.tc3 import Tc3Credentials
 from ._core.transport import Pool, Transport
 from .auth import Auth, SessionStore
+from .auth._client_credential import ClientCredential
 from .auth._session import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT, SessionManager
 
 if TYPE_CHECKING:
@@ -49,7 +51,8 @@ class CloudBase:
     ``async with``.
 
     Arguments left out are read from ``CLOUDBASE_ENV``, ``CLOUDBASE_REGION``,
-    ``CLOUDBASE_BASE_URL``, ``CLOUDBASE_API_KEY`` and ``CLOUDBASE_PUBLISHABLE_KEY``.
+    ``CLOUDBASE_BASE_URL``, ``CLOUDBASE_API_KEY``, ``CLOUDBASE_PUBLISHABLE_KEY`` and
+    ``TENCENTCLOUD_SECRETID`` / ``TENCENTCLOUD_SECRETKEY`` / ``TENCENTCLOUD_SESSIONTOKEN``.
 
     :param env: the environment id (``"cloud1-9gabc123"``).
     :param region: decides the gateway host (default ``"ap-shanghai"``; regions outside
@@ -59,7 +62,10 @@ class CloudBase:
     :param endpoints: per-service roots replacing ``{base_url}/...``, keyed by service
         name (``auth``, ``rdb``, ``nosql``, ``functions``, ``cloudrun``, ``storage``, ``ai``).
     :param api_key: server-side administrator key; or ``publishable_key`` (anonymous
-        identity) or ``access_token`` (a user's token). At most one.
+        identity) or ``access_token`` (a user's token); or a Tencent Cloud secret,
+        ``secret_id`` with ``secret_key`` (and a temporary key's ``session_token``),
+        which signs calls with TC3-HMAC-SHA256 the way the official server SDK does.
+        At most one.
     :param timeout: seconds, or an ``httpx.Timeout``; applies to every call unless a
         call passes its own.
     :param max_retries: retries for failures that are safe to repeat (default 2).
@@ -103,6 +109,9 @@ class CloudBase:
         api_key: str | None = None,
         publishable_key: str | None = None,
         access_token: str | None = None,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -130,7 +139,12 @@ class CloudBase:
             max_response_size=max_response_size,
         )
         credential = resolve_credential(
-            api_key=api_key, publishable_key=publishable_key, access_token=access_token
+            api_key=api_key,
+            publishable_key=publishable_key,
+            access_token=access_token,
+            secret_id=secret_id,
+            secret_key=secret_key,
+            session_token=session_token,
         )
         if http_client is not None and (transport is not None or limits is not None):
             raise ConfigurationError(
@@ -160,16 +174,23 @@ class CloudBase:
         )
         # The family's identity: the static credential until a user signs in, then the
         # session. Token calls go through a credential-less transport on the same pool.
+        plain = Transport(config, pool, NoCredential())
+        fallback: CredentialProvider
+        if isinstance(credential, Tc3Credentials):
+            fallback = ClientCredential(plain, credential)
+        else:
+            fallback = credential or NoCredential()
         self._manager = SessionManager(
-            Transport(config, pool, NoCredential()),
-            fallback=credential or NoCredential(),
+            plain,
+            fallback=fallback,
             store=session_store,
             client_id=client_id or config.env,
             client_secret=client_secret,
             refresh_margin=refresh_margin,
             refresh_timeout=refresh_timeout,
         )
-        self._transport = Transport(config, pool, self._manager)
+        signer = self._manager if isinstance(fallback, ClientCredential) else None
+        self._transport = Transport(config, pool, self._manager, signer)
         self._owns_pool = True
 
     def _copy(self, transport: Transport) -> Self:
@@ -282,7 +303,7 @@ class CloudBase:
         """
         check_credential(access_token, "access_token")
         credential = StaticCredential(kind="access_token", token=access_token)
-        return self._copy(attrs.evolve(self._transport, credentials=credential))
+        return self._copy(attrs.evolve(self._transport, credentials=credential, signer=None))
 
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent; a copy's ``aclose()`` closes nothing."""

@@ -21,6 +21,7 @@ from .errors import ConfigurationError
 from .headers import bad_header, check_headers
 from .redact import redact_url
 from .retry import RetryPolicy
+from .tc3 import Tc3Credentials
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -227,7 +228,11 @@ def check_max_response_size(size: int | None) -> int:
 
 
 def _stripped(environ: Mapping[str, str]) -> dict[str, str]:
-    return {name: value.strip() for name, value in environ.items() if name.startswith("CLOUDBASE_")}
+    return {
+        name: value.strip()
+        for name, value in environ.items()
+        if name.startswith(("CLOUDBASE_", "TENCENTCLOUD_"))
+    }
 
 
 def resolve_credential(
@@ -235,34 +240,60 @@ def resolve_credential(
     api_key: str | None,
     publishable_key: str | None,
     access_token: str | None,
+    secret_id: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
     environ: Mapping[str, str] | None = None,
-) -> StaticCredential | None:
-    """The one static credential the client starts with, if any.
+) -> StaticCredential | Tc3Credentials | None:
+    """The one credential the client starts with, if any.
 
-    At most one may be passed explicitly. From the environment, an API key wins over a
-    publishable key (a server that has both means to act as administrator).
+    At most one may be passed explicitly (a secret is ``secret_id`` with ``secret_key``,
+    and a temporary one's ``session_token``). From the environment, in this order: an
+    API key, a publishable key, a Tencent Cloud secret (``TENCENTCLOUD_SECRETID`` /
+    ``TENCENTCLOUD_SECRETKEY`` / ``TENCENTCLOUD_SESSIONTOKEN``) — a server that has an
+    API key means to act as the administrator through it.
     """
-    explicit: tuple[tuple[CredentialKind, str | None], ...] = (
+    keys: tuple[tuple[CredentialKind, str | None], ...] = (
         ("api_key", api_key),
         ("publishable_key", publishable_key),
         ("access_token", access_token),
     )
-    given = [(kind, value) for kind, value in explicit if value is not None]
+    given: list[str] = [kind for kind, value in keys if value is not None]
+    if secret_id is not None or secret_key is not None or session_token is not None:
+        given.append("secret_id/secret_key")
     if len(given) > 1:
-        names = " and ".join(kind for kind, _ in given)
-        raise ConfigurationError(f"Pass only one credential; got {names}.")
-    if not given:
-        environ = _stripped(os.environ if environ is None else environ)
-        from_env: tuple[tuple[CredentialKind, str], ...] = (
-            ("api_key", "CLOUDBASE_API_KEY"),
-            ("publishable_key", "CLOUDBASE_PUBLISHABLE_KEY"),
+        raise ConfigurationError(f"Pass only one credential; got {' and '.join(given)}.")
+    if given == ["secret_id/secret_key"]:
+        return _secret(secret_id, secret_key, session_token)
+    for kind, value in keys:
+        if value is not None:
+            return StaticCredential(kind=kind, token=check_credential(value, kind))
+    environ = _stripped(os.environ if environ is None else environ)
+    from_env: tuple[tuple[CredentialKind, str], ...] = (
+        ("api_key", "CLOUDBASE_API_KEY"),
+        ("publishable_key", "CLOUDBASE_PUBLISHABLE_KEY"),
+    )
+    for kind, var in from_env:
+        if environ.get(var):
+            return StaticCredential(kind=kind, token=check_credential(environ[var], var))
+    if environ.get("TENCENTCLOUD_SECRETID") or environ.get("TENCENTCLOUD_SECRETKEY"):
+        return _secret(
+            environ.get("TENCENTCLOUD_SECRETID"),
+            environ.get("TENCENTCLOUD_SECRETKEY"),
+            environ.get("TENCENTCLOUD_SESSIONTOKEN"),
         )
-        given = [(kind, environ[var]) for kind, var in from_env if environ.get(var)][:1]
-    if not given:
-        return None
-    kind, value = given[0]
-    check_credential(value, kind)
-    return StaticCredential(kind=kind, token=value)
+    return None
+
+
+def _secret(
+    secret_id: str | None, secret_key: str | None, session_token: str | None
+) -> Tc3Credentials:
+    if not secret_id or not secret_key:
+        raise ConfigurationError(
+            "A Tencent Cloud secret needs both secret_id and secret_key "
+            "(TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY)."
+        )
+    return Tc3Credentials(secret_id, secret_key, session_token)
 
 
 def check_credential(value: object, name: str) -> str:

@@ -10,10 +10,17 @@ from __future__ import annotations
 from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 import attrs
+import httpx
 
 from .redact import redact
 
-__all__ = ["CredentialKind", "CredentialProvider", "NoCredential", "StaticCredential"]
+__all__ = [
+    "CredentialKind",
+    "CredentialProvider",
+    "NoCredential",
+    "RequestSigner",
+    "StaticCredential",
+]
 
 CredentialKind: TypeAlias = Literal["api_key", "publishable_key", "access_token"]
 
@@ -35,6 +42,25 @@ class CredentialProvider(Protocol):
         Return ``True`` when a different, fresh value is ready, so the transport retries
         the request once; ``False`` lets the error reach the caller.
         """
+        ...
+
+
+@runtime_checkable
+class RequestSigner(Protocol):
+    """Signs requests instead of (or besides) handing out a Bearer value.
+
+    A credential that needs the whole request (a TC3 signature covers the method, URL,
+    headers and body) implements this as well; the transport asks it on every attempt,
+    after the request is complete, so each attempt carries a fresh signature.
+    """
+
+    async def signs(self, service: str | None) -> bool:
+        """Whether calls to ``service`` are signed (else they carry ``authorization()``)."""
+        ...
+
+    def sign(self, request: httpx.Request) -> str:
+        """The ``Authorization`` value for ``request`` exactly as it will be sent (it may
+        first add a header the signature requires)."""
         ...
 
 

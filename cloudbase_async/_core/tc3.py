@@ -37,6 +37,7 @@ from typing import Final, TypeAlias
 from urllib.parse import quote, urlsplit
 
 import attrs
+import httpx
 
 from .errors import ConfigurationError, InvalidRequestError
 from .redact import redact
@@ -48,6 +49,7 @@ __all__ = [
     "CanonicalRequest",
     "HeadersInput",
     "Tc3Credentials",
+    "Tc3Signer",
     "authorization",
     "canonical_request",
     "credential_scope",
@@ -359,3 +361,44 @@ def signable_headers(headers: HeadersInput) -> list[tuple[str, str]]:
     ``Authorization`` and the hop-by-hop ones (:data:`HOP_BY_HOP_HEADERS`)."""
     skip = HOP_BY_HOP_HEADERS | {"authorization"}
     return [(name, value) for name, value in _header_pairs(headers) if name.lower() not in skip]
+
+
+@attrs.frozen
+class Tc3Signer:
+    """Signs every attempt of calls to ``services`` with a Tencent Cloud secret.
+
+    A :class:`~cloudbase_async.CredentialProvider` that hands out no Bearer value, and a
+    :class:`~cloudbase_async._core.credentials.RequestSigner` that signs the complete
+    request with a fresh timestamp each time. A streamed body cannot be hashed before
+    it is sent, so it is refused with :class:`~cloudbase_async.InvalidRequestError`.
+    """
+
+    credentials: Tc3Credentials
+    services: frozenset[str]
+
+    async def authorization(self) -> None:
+        return None
+
+    async def rejected(self, authorization: str | None) -> bool:
+        return False  # a signature refused once is refused again
+
+    async def signs(self, service: str | None) -> bool:
+        return service in self.services
+
+    def sign(self, request: httpx.Request) -> str:
+        """The signature of ``request``, adding the ``Content-Type`` it needs when it has
+        none (``application/json``, as the official server SDK's callers send)."""
+        request.headers.setdefault("Content-Type", "application/json")
+        if not isinstance(request.stream, httpx.ByteStream):
+            raise InvalidRequestError(
+                "A streamed request body cannot be signed with TC3 (the signature covers "
+                "the body's hash): pass bytes, or use an API key or access token."
+            )
+        return authorization(
+            request.method,
+            str(request.url),
+            signable_headers(request.headers.multi_items()),
+            request.content,
+            credentials=self.credentials,
+            timestamp=signing_timestamp(),
+        )

@@ -41,7 +41,7 @@ import httpx
 from .._version import __version__
 from .codec import MAX_KEPT_TEXT, UnreadableBody, dumps, loads, loads_lenient
 from .config import ClientConfig, Service, as_timeout
-from .credentials import CredentialProvider
+from .credentials import CredentialProvider, RequestSigner
 from .errors import (
     APIConnectionError,
     APIError,
@@ -434,11 +434,16 @@ class _TimedBody(httpx.AsyncByteStream):
 
 @attrs.frozen
 class Transport:
-    """Sends :class:`Request` objects for one client (copies share ``pool``)."""
+    """Sends :class:`Request` objects for one client (copies share ``pool``).
+
+    ``credentials`` supplies the ``Authorization`` value; a ``signer`` (a client
+    configured with a Tencent Cloud secret) signs the calls it claims on every attempt.
+    """
 
     config: ClientConfig
     pool: Pool = attrs.field(repr=False)
     credentials: CredentialProvider
+    signer: RequestSigner | None = None
     rng: random.Random = attrs.field(factory=random.Random, repr=False, eq=False)
 
     async def send(self, request: Request) -> Response:
@@ -500,13 +505,26 @@ class Transport:
             raise ClientClosedError("This CloudBase client is closed.")
         request_id = str(uuid.uuid4())
         sends_credentials = request.authenticated and request.url is None
+        signer = self.signer
+        if (
+            sends_credentials
+            and signer is not None
+            and "authorization" not in request.headers
+            and await signer.signs(request.service)
+        ):
+            sends_credentials = False  # the signature is the credential, made per attempt
+        else:
+            signer = None
         authorization = await self.credentials.authorization() if sends_credentials else None
         http_request = self._build(request, request_id, authorization)
         timeout = self.timeout(request)
         retries = 0
         refreshed = False
         while True:
-            if sends_credentials and (retries or refreshed):
+            if signer is not None:
+                # Every attempt is signed anew: the signature covers a fresh timestamp.
+                http_request.headers["Authorization"] = signer.sign(http_request)
+            elif sends_credentials and (retries or refreshed):
                 # A later attempt: the token may have been refreshed in the meantime.
                 current = await self.credentials.authorization()
                 if current != authorization and "authorization" not in request.headers:

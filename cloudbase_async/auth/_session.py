@@ -43,9 +43,15 @@ from typing import Any, Final, cast
 import anyio
 import anyio.lowlevel
 import attrs
+import httpx
 
 from .._core.convert import structure, unstructure
-from .._core.credentials import CredentialKind, CredentialProvider, StaticCredential
+from .._core.credentials import (
+    CredentialKind,
+    CredentialProvider,
+    RequestSigner,
+    StaticCredential,
+)
 from .._core.errors import APIError, APITimeoutError, AuthenticationError
 from .._core.redact import redact
 from .._core.service import decode_model
@@ -118,6 +124,7 @@ class SessionManager:
         self.refresh_timeout = refresh_timeout
         self._transport = transport
         self.fallback = fallback
+        self._fallback_signer = fallback if isinstance(fallback, RequestSigner) else None
         self.store: SessionStore = MemoryStore() if store is None else store
         self.client_id = client_id
         self._client_secret = client_secret
@@ -140,6 +147,18 @@ class SessionManager:
         if session is None:
             return await self.fallback.authorization()
         return bearer(session.access_token)
+
+    async def signs(self, service: str | None) -> bool:
+        """Signed calls (a client configured with a secret) while nobody is signed in."""
+        signer = self._fallback_signer
+        if signer is None:
+            return False
+        await self._ensure_loaded()
+        return self._session is None and await signer.signs(service)
+
+    def sign(self, request: httpx.Request) -> str:
+        assert self._fallback_signer is not None  # only asked after signs() said yes
+        return self._fallback_signer.sign(request)
 
     async def rejected(self, authorization: str | None) -> bool:
         session = self._session
