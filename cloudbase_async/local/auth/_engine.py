@@ -214,6 +214,19 @@ class AuthEngine:
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         """``grant_type=refresh_token``: the next token pair of the same session."""
+        reused = self._rotate(refresh_token)
+        if isinstance(reused, dict):
+            return reused
+        # Reuse: whoever holds the newer token (or a thief) loses the session too. The
+        # revocation is its own transaction: it must stay when the call fails.
+        self.end_session(reused)
+        log.info("refresh token reused: session %s revoked", reused)
+        raise AuthError(
+            "invalid_grant", "The refresh token was already used; the session is revoked."
+        )
+
+    def _rotate(self, refresh_token: str) -> dict[str, Any] | str:
+        """The next tokens, or the session id when ``refresh_token`` was used before."""
         with self._store.transaction() as db:
             row = db.execute(
                 "SELECT r.session_id, r.expires_at, r.used, s.uid, s.scope, s.revoked "
@@ -224,12 +237,7 @@ class AuthEngine:
             if row is None:
                 raise AuthError("invalid_grant", "Unknown refresh token.")
             if row["used"]:
-                # Reuse: whoever holds the newer token (or a thief) loses the session too.
-                db.execute("UPDATE sessions SET revoked = 1 WHERE id = ?", (row["session_id"],))
-                log.info("refresh token reused: session %s revoked", row["session_id"])
-                raise AuthError(
-                    "invalid_grant", "The refresh token was already used; the session is revoked."
-                )
+                return str(row["session_id"])
             if row["revoked"]:
                 raise AuthError("invalid_grant", "The session was revoked.")
             if row["expires_at"] <= self._clock():
@@ -491,22 +499,26 @@ class AuthEngine:
                 raise AuthError("invalid_verification_code", "The code has expired.")
             if row["attempts"] >= self.settings.max_code_attempts:
                 raise AuthError("invalid_verification_code", "Too many attempts: send a new code.")
+            lifetime = self.settings.verification_token_lifetime
             if not secrets.compare_digest(str(code), row["code"]):
                 db.execute(
                     "UPDATE verifications SET attempts = attempts + 1 WHERE id = ?",
                     (verification_id,),
                 )
-                raise AuthError("invalid_verification_code", "Wrong verification code.")
-            db.execute("UPDATE verifications SET verified = 1 WHERE id = ?", (verification_id,))
-            lifetime = self.settings.verification_token_lifetime
-            token = self._grant(
-                db,
-                "verification",
-                lifetime,
-                channel=row["channel"],
-                contact=row["contact"],
-                uid=row["uid"],
-            )
+                token = None
+            else:
+                db.execute("UPDATE verifications SET verified = 1 WHERE id = ?", (verification_id,))
+                token = self._grant(
+                    db,
+                    "verification",
+                    lifetime,
+                    channel=row["channel"],
+                    contact=row["contact"],
+                    uid=row["uid"],
+                )
+        if token is None:
+            # Raised after the commit: the failed attempt must count.
+            raise AuthError("invalid_verification_code", "Wrong verification code.")
         return {"verification_token": token, "expires_in": lifetime}
 
     def sent_codes(self) -> list[SentCode]:
