@@ -165,10 +165,7 @@ def test_identity_resolves_keys_and_tokens() -> None:
         (None, "MISSING_CREDENTIALS"),
         ("Basic abc", "INVALID_ACCESS_TOKEN"),
         ("Bearer not-a-token", "INVALID_ACCESS_TOKEN"),
-        (
-            (f"Bearer {forged}", "INVALID_ACCESS_TOKEN"),
-            "INVALID_ACCESS_TOKEN",
-        ),
+        (f"Bearer {forged}", "INVALID_ACCESS_TOKEN"),
     ]:
         with pytest.raises(CredentialError) as refused:
             identity(header)
