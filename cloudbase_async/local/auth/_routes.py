@@ -154,30 +154,32 @@ def routes(engine: AuthEngine, identify: Identify) -> list[BaseRoute]:
     async def me(request: Request, body: Body) -> Any:
         uid = user_id(request)
         if request.method == "DELETE":
-            return await run(engine.delete_user, uid, request.query_params.get("sudo_token"))
-        return await run(engine.user, uid)
+            return await run(
+                engine.accounts.delete_user, uid, request.query_params.get("sudo_token")
+            )
+        return await run(engine.accounts.user, uid)
 
     @_answer
     async def edit(request: Request, body: Body) -> Any:
-        return await run(engine.edit_user, user_id(request), body)
+        return await run(engine.accounts.edit_user, user_id(request), body)
 
     @_answer
     async def sudo(request: Request, body: Body) -> Any:
-        return await run(engine.sudo, user_id(request), body)
+        return await run(engine.accounts.sudo, user_id(request), body)
 
     @_answer
     async def password(request: Request, body: Body) -> Any:
         # The docs show sudo_token as a query parameter; the official SDK sends it in the body.
         sudo_token = body.get("sudo_token") or request.query_params.get("sudo_token")
-        return await run(engine.change_password, user_id(request), body, sudo_token)
+        return await run(engine.accounts.change_password, user_id(request), body, sudo_token)
 
     @_answer
     async def reset(request: Request, body: Body) -> Any:
-        return await run(engine.reset_password, body)
+        return await run(engine.accounts.reset_password, body)
 
     @_answer
     async def providers(request: Request, body: Body) -> Any:
-        user = await run(engine.user, user_id(request))
+        user = await run(engine.accounts.user, user_id(request))
         bound = {p["id"] for p in user.get("providers", [])}
         data = [{"id": "custom", "name": "custom", "bind": "custom" in bound}]
         return {"total": len(data), "data": data}
