@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import os
 import secrets
 import uuid
@@ -155,8 +156,9 @@ class TokenSigner:
             "sid": session_id,
             "jti": uuid.uuid4().hex,
             "iat": iat,
-            # Whole seconds, rounded up: a lifetime below one second still expires.
-            "exp": iat + max(1, int(-(-lifetime // 1))),
+            # Rounded up to whole seconds: the token lives at least ``lifetime``, as the
+            # ``expires_in`` the client is told promises.
+            "exp": math.ceil(now + lifetime),
         }
         return jwt.encode(claims, self.secret, algorithm=_ALGORITHM)
 

@@ -185,15 +185,17 @@ async def test_invalid_grant_body_on_the_wire(cloudbase_local: LocalCloudBase) -
 
 
 async def test_short_lived_access_tokens_are_refreshed_by_the_sdk(anyio_backend: str) -> None:
-    with LocalCloudBase(access_token_lifetime=1) as local:
-        async with local.client(publishable_key=True) as cb:
-            session = await cb.auth.sign_in_anonymously()
-            assert session.expires_in() is not None
-            await anyio.sleep(1.5)  # the token is expired by now (whole seconds, rounded up)
-            refreshed: list[AuthEvent] = []
-            cb.auth.on_auth_state_change(lambda event, s: refreshed.append(event))
-            user = await cb.auth.get_user()
-            current = await cb.auth.get_session()
+    async with (
+        LocalCloudBase(access_token_lifetime=1) as local,
+        local.client(publishable_key=True) as cb,
+    ):
+        session = await cb.auth.sign_in_anonymously()
+        assert session.expires_in() is not None
+        await anyio.sleep(1.5)  # the token is expired by now (whole seconds, rounded up)
+        refreshed: list[AuthEvent] = []
+        cb.auth.on_auth_state_change(lambda event, s: refreshed.append(event))
+        user = await cb.auth.get_user()
+        current = await cb.auth.get_session()
     assert user.sub == session.user_id
     assert current is not None
     assert current.access_token != session.access_token
@@ -277,12 +279,14 @@ async def test_custom_ticket_sign_in(cloudbase_local: LocalCloudBase, app: Cloud
 
 
 async def test_a_fixed_code_and_a_resend_limit(anyio_backend: str) -> None:
-    with LocalCloudBase(verification_code="123456", code_resend_interval=60) as local:
-        async with local.client(publishable_key=True) as cb:
-            otp = await cb.auth.sign_in_with_otp(phone_number=PHONE)
-            with pytest.raises(RateLimitError) as limited:
-                await cb.auth.send_verification(phone_number=PHONE)
-            session = await otp.verify("123456")
+    async with (
+        LocalCloudBase(verification_code="123456", code_resend_interval=60) as local,
+        local.client(publishable_key=True) as cb,
+    ):
+        otp = await cb.auth.sign_in_with_otp(phone_number=PHONE)
+        with pytest.raises(RateLimitError) as limited:
+            await cb.auth.send_verification(phone_number=PHONE)
+        session = await otp.verify("123456")
     assert limited.value.code == "resource_exhausted"
     assert session.scope == "user"
 
@@ -296,11 +300,11 @@ async def test_a_user_call_with_the_api_key_is_unauthenticated(cloudbase: CloudB
 async def test_users_sessions_and_keys_survive_a_restart(tmp_path: Path) -> None:
     persistent = tmp_path / "data"
     store = MemoryStore()  # the app's own session store outlives the gateway
-    with LocalCloudBase(data_dir=persistent) as local:
+    async with LocalCloudBase(data_dir=persistent) as local:
         key = local.publishable_key
         async with local.client(publishable_key=True, session_store=store) as cb:
             await sign_up_by_sms(local, cb)
-    with LocalCloudBase(data_dir=persistent) as local:
+    async with LocalCloudBase(data_dir=persistent) as local:
         assert local.publishable_key == key
         async with local.client(publishable_key=True, session_store=store) as cb:
             user = await cb.auth.get_user()  # the stored session is still valid
