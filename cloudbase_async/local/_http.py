@@ -1,5 +1,5 @@
-"""What every local service's route layer shares: request ids, lenient JSON bodies, the
-gateway's error body, and the caller.
+"""What every local service's route layer shares: request ids, lenient JSON bodies and
+the gateway's error body.
 
 The real gateway answers its own failures (functions, CloudRun, storage, AI) with
 ``{"code", "message", "requestId"}`` and puts ``X-Request-Id`` on every response; the
@@ -17,15 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._identity import Caller, CredentialError, Identify
-
-__all__ = [
-    "RequestIdMiddleware",
-    "caller_of",
-    "gateway_error",
-    "read_json",
-    "request_id",
-]
+__all__ = ["RequestIdMiddleware", "gateway_error", "read_json", "request_id"]
 
 _STATE_KEY: Final = "cloudbase_local_request_id"
 
@@ -91,13 +83,3 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         return None
     return json.loads(raw)
-
-
-def caller_of(request: Request, identify: Identify) -> Caller:
-    """The request's caller (raises :class:`CredentialError`)."""
-    return identify(request.headers.get("authorization"))
-
-
-def credential_error(request: Request, error: CredentialError) -> JSONResponse:
-    """A :class:`CredentialError` in the gateway's error shape."""
-    return gateway_error(request, error.status, error.code, error.message)

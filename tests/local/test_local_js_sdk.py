@@ -1,11 +1,12 @@
 """The official ``@cloudbase/js-sdk`` 3.7.0 (its Node build, unchanged) against the
-local gateway: anonymous sign-in and a function call."""
+local gateway: anonymous sign-in, a function call, sign-out."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from cloudbase_async.local import FunctionContext, LocalCloudBase
@@ -40,3 +41,12 @@ def test_anonymous_sign_in_then_a_function_call_as_that_user(local: LocalCloudBa
         "anonymous": True,
     }
     assert called["hasRequestId"] is True
+
+
+def test_sign_out_revokes_the_token_on_the_gateway(local: LocalCloudBase) -> None:
+    results = run_steps(local, "anonymous", "signout")
+    token = results["signout"]["accessToken"]
+    introspected = httpx.get(
+        f"{local.url}/auth/v1/token/introspect", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert introspected.json() == {}  # the gateway no longer knows the token
