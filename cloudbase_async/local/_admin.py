@@ -8,7 +8,7 @@ mint custom sign-in tickets. Every call needs the gateway's API key.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import anyio.to_thread
 import attrs
@@ -21,7 +21,17 @@ from ._http import gateway_error, read_json
 from ._identity import CredentialError, Identify
 from .auth import SentCode
 
-__all__ = ["AdminTarget", "routes"]
+__all__ = ["PATHS", "AdminTarget", "routes"]
+
+#: The admin API's paths (other ``/_local/...`` paths belong to services: storage's
+#: signed URLs).
+PATHS: Final = (
+    "/_local/reset",
+    "/_local/codes",
+    "/_local/faults",
+    "/_local/custom-tickets",
+    "/_local/info",
+)
 
 
 class AdminTarget(Protocol):

@@ -81,4 +81,4 @@ def build_app(
         exception_handlers={404: _http_error, 405: _http_error, 500: _http_error},
     )
     # Outermost first: the request id exists before a fault answers with it.
-    return RequestIdMiddleware(FaultsMiddleware(app, faults))
+    return RequestIdMiddleware(FaultsMiddleware(app, faults, exempt=_admin.PATHS))

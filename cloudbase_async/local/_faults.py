@@ -39,7 +39,6 @@ __all__ = ["Fault", "FaultRequest", "Faults", "FaultsMiddleware", "ResetFilter"]
 
 _EVENT_END: Final = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _MALFORMED: Final = b'data: {"choices": [{"delta": {"content": "cut\n\n'
-_ADMIN_PREFIX: Final = "/_local/"
 
 # status -> the gateway's code for it (faults that name no code)
 _GATEWAY_CODES: Final[Mapping[int, str]] = {
@@ -281,14 +280,16 @@ class _StreamFault:
 
 
 class FaultsMiddleware:
-    """Applies :class:`Faults` to every request except the admin API."""
+    """Applies :class:`Faults` to every request but those under the ``exempt`` path
+    prefixes (the admin API: a fault must not lock the test out of removing it)."""
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(self, app: ASGIApp, faults: Faults, *, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.faults = faults
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_ADMIN_PREFIX):
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
         request = FaultRequest(

@@ -196,7 +196,10 @@ class LocalCloudBase:
         self.stop()
 
     async def __aenter__(self) -> Self:
-        await anyio.to_thread.run_sync(self.start)
+        # Shielded: a start that finished must reach the block, whose exit stops it; a
+        # cancellation arrives at the block's first checkpoint instead.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.start)
         return self
 
     async def __aexit__(

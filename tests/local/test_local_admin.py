@@ -186,3 +186,17 @@ def test_keys_are_stable_for_a_directory_and_private(tmp_path: Path) -> None:
     first = Keys.load_or_create(tmp_path)
     assert Keys.load_or_create(tmp_path) == first
     assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_faults_spare_the_admin_api_but_not_service_urls_under_local(
+    cloudbase_local: LocalCloudBase, http: httpx.AsyncClient
+) -> None:
+    cloudbase_local.faults.add("*", status=500, times=None)
+    upload = await http.put("/_local/storage/some/signed/url", content=b"x")
+    listed = await http.get("/_local/faults")
+    cleared = await http.delete("/_local/faults")
+    after = await http.put("/_local/storage/some/signed/url", content=b"x")
+    assert upload.status_code == 500  # a service's URL (storage serves these) is faulted
+    assert listed.status_code == 200
+    assert cleared.status_code == 200
+    assert after.status_code == 404  # no storage in this build: not found, not faulted
