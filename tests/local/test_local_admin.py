@@ -199,4 +199,4 @@ async def test_faults_spare_the_admin_api_but_not_service_urls_under_local(
     assert upload.status_code == 500  # a service's URL (storage serves these) is faulted
     assert listed.status_code == 200
     assert cleared.status_code == 200
-    assert after.status_code == 404  # no storage in this build: not found, not faulted
+    assert after.status_code != 500  # the fault is gone (what answers depends on the build)
