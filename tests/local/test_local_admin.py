@@ -16,6 +16,11 @@ from cloudbase_async.local._identity import CredentialError, Identity, Keys, Tok
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 async def http(cloudbase_local: LocalCloudBase) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"Bearer {cloudbase_local.api_key}"}

@@ -87,6 +87,11 @@ def create_app(settings: dict[str, str]) -> FastAPI:
 # -- the tests -------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 async def client(cloudbase_local: LocalCloudBase) -> AsyncIterator[httpx.AsyncClient]:
     """The app, configured for the local gateway, with its lifespan running."""
