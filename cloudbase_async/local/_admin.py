@@ -1,0 +1,130 @@
+"""``/_local/...``: the emulator's own admin API (never under a real CloudBase path).
+
+Everything the Python handle can do for a test, over HTTP for other languages and for
+the server mode: reset the state, read the codes that were "sent", manage fault rules,
+mint custom sign-in tickets. Every call needs the gateway's API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Protocol
+
+import anyio.to_thread
+import attrs
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ._faults import Fault, Faults
+from ._http import gateway_error, read_json
+from ._identity import CredentialError, Identify
+from .auth import SentCode
+
+__all__ = ["PATHS", "AdminTarget", "routes"]
+
+#: The admin API's paths (other ``/_local/...`` paths belong to services: storage's
+#: signed URLs).
+PATHS: Final = (
+    "/_local/reset",
+    "/_local/codes",
+    "/_local/faults",
+    "/_local/custom-tickets",
+    "/_local/info",
+)
+
+
+class AdminTarget(Protocol):
+    """What the admin API acts on (the :class:`~cloudbase_async.local.LocalCloudBase`)."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    def reset(self) -> None: ...
+
+    def sent_codes(self) -> list[SentCode]: ...
+
+    def custom_ticket(self, uid: str, *, expires_in: float = 600.0) -> str: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+
+_FAULT_FIELDS = frozenset(a.name for a in attrs.fields(Fault)) - {"when"}
+
+
+def routes(target: AdminTarget, identify: Identify) -> list[BaseRoute]:
+    def admin(
+        handler: Callable[[Request], Awaitable[Any]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                caller = identify(request.headers.get("authorization"))
+            except CredentialError as exc:
+                return gateway_error(request, exc.status, exc.code, exc.message)
+            if not caller.is_admin:
+                return gateway_error(
+                    request, 403, "PERMISSION_DENIED", "The admin API needs the API key."
+                )
+            try:
+                result = await handler(request)
+            except (ValueError, TypeError) as exc:
+                return gateway_error(request, 400, "INVALID_PARAM", str(exc))
+            return (
+                result
+                if isinstance(result, Response)
+                else JSONResponse({} if result is None else result)
+            )
+
+        return endpoint
+
+    @admin
+    async def reset(request: Request) -> Any:
+        await anyio.to_thread.run_sync(target.reset)
+
+    @admin
+    async def codes(request: Request) -> Any:
+        to = request.query_params.get("to")
+        found = [attrs.asdict(c) for c in target.sent_codes() if to is None or c.to == to]
+        return {"codes": found}
+
+    @admin
+    async def faults(request: Request) -> Any:
+        if request.method == "GET":
+            return {"faults": target.faults.list()}
+        if request.method == "DELETE":
+            target.faults.clear()
+            return None
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("match"), str):
+            raise TypeError('Send {"match": ""POST /v1/functions/*", "status": 503, ...}.')
+        unknown = sorted(set(body) - _FAULT_FIELDS)
+        if unknown:
+            raise ValueError(f"Unknown fault fields: {', '.join(unknown)}.")
+        return {"id": target.faults.add_fault(Fault(**body))}
+
+    @admin
+    async def fault(request: Request) -> Any:
+        if not target.faults.remove(int(request.path_params["id"])):
+            return gateway_error(request, 404, "RESOURCE_NOT_FOUND", "No such fault rule.")
+        return None
+
+    @admin
+    async def tickets(request: Request) -> Any:
+        body = await read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("uid"), str):
+            raise TypeError('Send {"uid": "your-user-id"}.')
+        ticket = target.custom_ticket(body["uid"], expires_in=float(body.get("expires_in", 600)))
+        return {"ticket": ticket}
+
+    @admin
+    async def info(request: Request) -> Any:
+        return target.info()
+
+    return [
+        Route("/_local/reset", reset, methods=["POST"]),
+        Route("/_local/codes", codes, methods=["GET"]),
+        Route("/_local/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_local/faults/{id:int}", fault, methods=["DELETE"]),
+        Route("/_local/custom-tickets", tickets, methods=["POST"]),
+        Route("/_local/info", info, methods=["GET"]),
+    ]

@@ -1,0 +1,37 @@
+// Runs the named steps against the local gateway with the official @cloudbase/js-sdk,
+// printing one JSON line per step: {"step", "ok", "result"} or {"step", "ok": false, "error"}.
+//
+//   node --require ./route-to-gateway.cjs check.cjs anonymous function
+//
+// A step is tests/js/steps/<name>.cjs exporting `async (app, context) => result`;
+// `context` is shared by the steps of one run (the first steps sign in, later ones use it).
+"use strict";
+
+const path = require("path");
+const cloudbase = require("@cloudbase/js-sdk");
+
+async function main() {
+  const env = process.env.CLOUDBASE_LOCAL_ENV;
+  const app = cloudbase.init({
+    env,
+    accessKey: process.env.CLOUDBASE_LOCAL_PUBLISHABLE_KEY,
+    timeout: 15000,
+  });
+  const context = { env, localUrl: process.env.CLOUDBASE_LOCAL_URL };
+  let failed = false;
+  for (const name of process.argv.slice(2)) {
+    const step = require(path.join(__dirname, "steps", `${name}.cjs`));
+    try {
+      const result = await step(app, context);
+      process.stdout.write(JSON.stringify({ step: name, ok: true, result }) + "\n");
+    } catch (error) {
+      failed = true;
+      const detail = error && typeof error === "object" ? { ...error, message: error.message } : String(error);
+      process.stdout.write(JSON.stringify({ step: name, ok: false, error: detail }) + "\n");
+      break;
+    }
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main();
