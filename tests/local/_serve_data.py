@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 from starlette.applications import Starlette
@@ -66,9 +67,10 @@ def make_app(nosql_engine: nosql.NoSQLEngine, storage_engine: storage.StorageEng
 
 
 @contextmanager
-def serve_data(data_dir: Path) -> Iterator[DataServer]:
+def serve_data(data_dir: Path, **storage_options: Any) -> Iterator[DataServer]:
+    """Both engines on ``data_dir``; ``storage_options`` go to :class:`StorageEngine`."""
     nosql_engine = nosql.NoSQLEngine(data_dir)
-    storage_engine = storage.StorageEngine(data_dir, env=ENV, secret=SECRET)
+    storage_engine = storage.StorageEngine(data_dir, env=ENV, secret=SECRET, **storage_options)
     try:
         with serve(make_app(nosql_engine, storage_engine)) as url:
             yield DataServer(url, nosql_engine, storage_engine)
