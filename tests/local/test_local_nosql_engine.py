@@ -16,6 +16,12 @@ from cloudbase_async.local.nosql import NoSQLEngine, NoSQLError, Scope, run_comm
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 ADMIN = Scope(Caller("admin"))
 ALICE = Scope(Caller("user", "alice"))
 BOB = Scope(Caller("user", "bob"))

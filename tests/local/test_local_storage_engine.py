@@ -23,6 +23,12 @@ from cloudbase_async.local.storage._store import Exists, ObjectStore, TooLarge
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 ADMIN = Caller("admin")
 ALICE = Caller("user", "alice")
 ANON = Caller("anon")

@@ -9,7 +9,7 @@ from typing import Any, Final
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from .._identity import Caller, CredentialError
@@ -65,6 +65,9 @@ def guarded(handler: Endpoint) -> Endpoint:
             return JSONResponse(body, exc.status, headers={"X-Request-Id": rid})
         except CosError as exc:
             return _cos(exc, request.url.path, rid)
+        except ClientDisconnect:
+            # The client went away mid-body: nothing was stored, nobody reads an answer.
+            return Response(status_code=400)
         except Exception as exc:
             log.exception("storage: %s %s failed", request.method, request.url.path)
             return _gateway("SYS_ERR", f"{type(exc).__name__}: {exc}", 500, rid)

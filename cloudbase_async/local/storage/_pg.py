@@ -90,12 +90,12 @@ class PgStorage:
         if not caller.is_admin:
             raise permission_denied("managing buckets needs the service role (an API key)")
 
-    async def _bucket(self, caller: Caller | None, bucket_id: str, *, write: bool) -> BucketRecord:
+    async def _bucket(self, caller: Caller, bucket_id: str, *, write: bool) -> BucketRecord:
         """The bucket, if ``caller`` may read (or ``write``) its objects."""
         bucket = await self._store.bucket(check_bucket_id(bucket_id))
         if bucket is None:
             raise bucket_not_found(bucket_id)
-        if caller is None or caller.is_admin or (caller.role == "user" and caller.uid):
+        if caller.is_admin or (caller.role == "user" and caller.uid):
             return bucket
         if write or not bucket.public:
             raise permission_denied(
