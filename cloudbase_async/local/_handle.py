@@ -21,6 +21,8 @@ from . import ai as ai_service
 from . import auth as auth_service
 from . import cloudrun as cloudrun_service
 from . import functions as functions_service
+from . import nosql as nosql_service
+from . import storage as storage_service
 from ._app import Mounted, build_app
 from ._faults import Faults
 from ._identity import Identity, Keys, TokenSigner
@@ -29,6 +31,8 @@ from .ai import ScriptedModel
 from .auth import AuthEngine, AuthSettings, SentCode
 from .cloudrun import CloudRunServices
 from .functions import FunctionHandler, Functions
+from .nosql import NoSQLEngine
+from .storage import StorageEngine
 
 if TYPE_CHECKING:
     from .. import CloudBase
@@ -396,9 +400,15 @@ def _stateful_services(local: LocalCloudBase, data_dir: Path, keys: Keys) -> lis
 
     The relational database (``data_dir / "rdb"``), the document database
     (``data_dir / "nosql"``) and storage (``data_dir / "storage"``, signing its URLs
-    with ``keys.url_secret``) are mounted here, one ``Mounted(...)`` each, by the
-    builds that include them.
+    with ``keys.url_secret``), one ``Mounted(...)`` each.
     """
     if local.rdb_schema is not None:
         log.warning("rdb_schema is set but this build has no local rdb engine; ignoring it")
-    return []
+    return [
+        Mounted("nosql", NoSQLEngine(data_dir), nosql_service.routes),
+        Mounted(
+            "storage",
+            StorageEngine(data_dir, env=local.env, secret=keys.url_secret.encode()),
+            storage_service.routes,
+        ),
+    ]
