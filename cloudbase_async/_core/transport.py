@@ -393,6 +393,13 @@ def _connection_error(exc: httpx.TransportError, request_id: str) -> APIConnecti
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+class _AdmissionTimeout(Exception):
+    """No slot in front of the pool freed up within the pool timeout."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = math.inf if seconds is None else seconds
+
+
 class _Deadline:
     """The cancel scope bounding one attempt, pushed back while a body is being sent."""
 
@@ -536,6 +543,13 @@ class Transport:
             started = time.perf_counter()
             try:
                 response = await self._attempt(request, http_request, timeout, stream=stream)
+            except _AdmissionTimeout as exc:
+                # Not retried: the wait was the budget, and trying again queues again.
+                raise APITimeoutError(
+                    f"No connection became free within the pool timeout ({exc.seconds:g} s): "
+                    "every connection is busy (open streams hold theirs until closed).",
+                    request_id=request_id,
+                ) from None
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.LocalProtocolError):
                     # Our request is malformed (a header value h11 refuses, a
@@ -615,7 +629,7 @@ class Transport:
         try:
             await pool.acquire(timeout.pool)
         except TimeoutError:
-            raise httpx.PoolTimeout("no free slot in front of the pool") from None
+            raise _AdmissionTimeout(timeout.pool) from None
         deadline = _Deadline(attempt_deadline(timeout))
         with deadline.scope:
             if isinstance(request.content, AsyncIterable):
