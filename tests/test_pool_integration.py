@@ -68,9 +68,8 @@ async def test_1000_requests_100_concurrent_leave_no_connection_checked_out(
 async def test_admission_keeps_a_small_pool_from_timing_out(
     server_url: str, anyio_backend: str
 ) -> None:
-    # On bare httpx, 300 concurrent requests on 2 connections fail with PoolTimeout once
-    # httpx's own queue has waited the pool timeout; behind the admission gate they wait
-    # their turn, in order, each for at most the pool timeout.
+    # 300 concurrent requests on 2 connections wait their turn at the admission gate,
+    # in order (each for at most the pool timeout), and leave the pool clean.
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     timeout = httpx.Timeout(10.0, pool=30.0)
     async with CloudBase("env-1", base_url=server_url, limits=limits, timeout=timeout) as cb:

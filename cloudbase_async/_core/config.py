@@ -163,13 +163,13 @@ def resolve_config(
         raise ConfigurationError(
             "No CloudBase environment id: pass CloudBase(env='your-env-id') or set CLOUDBASE_ENV."
         )
-    if not _ENV_ID.match(env):
+    if not _ENV_ID.fullmatch(env):
         raise ConfigurationError(
             f"Invalid CloudBase environment id {env!r}: expected letters, digits and "
             "hyphens (for example 'cloud1-9gabc123'), as shown in the CloudBase console."
         )
     region = region or environ.get("CLOUDBASE_REGION") or DEFAULT_REGION
-    if not _REGION.match(region):
+    if not _REGION.fullmatch(region):
         raise ConfigurationError(
             f"Invalid region {region!r}: expected a Tencent Cloud region such as "
             "'ap-shanghai' or 'ap-singapore'."

@@ -26,11 +26,11 @@ _VALUE: Final = re.compile(r"^[\x20-\x7e\t]*$")
 def bad_header(name: object, value: object) -> str | None:
     """Why ``name: value`` cannot be sent, or ``None`` when it can (the reason never
     contains the value)."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         return f"invalid header name {name!r}"
     if not isinstance(value, str):
         return f"the value of header {name!r} must be a string, not {type(value).__name__}"
-    if not _VALUE.match(value):
+    if not _VALUE.fullmatch(value):
         return (
             f"the value of header {name!r} contains a line break, a control character or "
             "a non-ASCII character"

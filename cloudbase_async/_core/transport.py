@@ -29,6 +29,7 @@ import math
 import random
 import time
 import uuid
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -36,6 +37,7 @@ from typing import Any, Final
 import anyio
 import anyio.lowlevel
 import attrs
+import h11
 import httpx
 
 from .._version import __version__
@@ -230,10 +232,10 @@ class BodyStream:
     in :meth:`aclose`, so an abandoned body leaves nothing for the garbage collector.
     """
 
-    __slots__ = ("_chunks", "received", "request_id")
+    __slots__ = ("_chunks", "_http", "received", "request_id")
 
     def __init__(self, response: Response, *, chunk_size: int | None, raw: bool) -> None:
-        http = response.http
+        http = self._http = response.http
         self._chunks = http.aiter_raw(chunk_size) if raw else http.aiter_bytes(chunk_size)
         self.request_id = response.request_id
         self.received = 0
@@ -246,13 +248,34 @@ class BodyStream:
             chunk = await self._chunks.__anext__()
         except httpx.TransportError as exc:
             raise read_error(exc, self.request_id, self.received) from exc
+        except httpx.DecodingError:
+            raise StreamInterruptedError(
+                f"The body could not be decompressed after {self.received} bytes.",
+                request_id=self.request_id,
+            ) from None
         self.received += len(chunk)
         return chunk
 
     async def aclose(self) -> None:
-        # RuntimeError: another task is inside it; closing the response ends that read.
-        with contextlib.suppress(RuntimeError):
-            await self._chunks.aclose()  # type: ignore[attr-defined]
+        """Close the response, and the iterator with it (idempotent, shielded)."""
+        await _finish(self._chunks, self._http)
+
+
+async def _finish(chunks: AsyncIterator[bytes], http: httpx.Response) -> None:
+    """Close ``http`` and unwind ``chunks``, its body iterator, leaving nothing suspended.
+
+    httpx and httpcore read a body through five nested async generators and never close
+    the inner ones when the outer one is closed early; the garbage collector finalises
+    them later, out of order (trio warns about each one). Once the connection is closed,
+    stepping the outer generator makes the innermost read fail, and the failure finishes
+    every generator on its way out, after at most what was already buffered.
+    """
+    await _close(http)
+    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+        # Exception: the read error that unwinds the chain, or a RuntimeError when another
+        # task is inside the iterator (closing the response ends that task's read).
+        async for _ in chunks:
+            pass
 
 
 def read_error(exc: httpx.TransportError, request_id: str | None, received: int) -> Exception:
@@ -359,6 +382,22 @@ def attempt_deadline(timeout: httpx.Timeout) -> float:
     (``inf`` when none is set). The pool wait is bounded on its own."""
     values = [t for t in (timeout.connect, timeout.read, timeout.write) if t is not None]
     return max(values) if values else math.inf
+
+
+def _check_declared_length(request: Request) -> None:
+    """A caller's ``Content-Length`` must be the length of the bytes it goes with."""
+    declared = next((v for k, v in request.headers.items() if k.lower() == "content-length"), None)
+    if declared is None or not isinstance(request.content, bytes):
+        return
+    if not declared.isdigit() or int(declared) != len(request.content):
+        raise InvalidRequestError(
+            f"The Content-Length header ({declared}) is not the length of the body "
+            f"({len(request.content)} bytes)."
+        )
+
+
+def _names_authorization(headers: Mapping[str, str]) -> bool:
+    return any(name.lower() == "authorization" for name in headers)
 
 
 def _is_token_rejection(error: APIError) -> bool:
@@ -478,6 +517,7 @@ class Transport:
 
     def _build(self, request: Request, request_id: str, authorization: str | None) -> httpx.Request:
         check_headers(request.headers)
+        _check_declared_length(request)
         if request.url is not None:
             headers = httpx.Headers(request.headers)
         else:
@@ -489,7 +529,7 @@ class Transport:
                 headers.pop("authorization", None)
             headers.update(request.headers)
             headers["X-Request-Id"] = request_id
-            if authorization is not None and "authorization" not in request.headers:
+            if authorization is not None:
                 headers["Authorization"] = authorization
         content = request.content
         if request.json is not UNSET:
@@ -511,14 +551,16 @@ class Transport:
         if self.pool.closed:
             raise ClientClosedError("This CloudBase client is closed.")
         request_id = str(uuid.uuid4())
-        sends_credentials = request.authenticated and request.url is None
+        # An Authorization the caller set (on the call, or on the client for calls that
+        # carry credentials) is sent as it is, alone: never a second one of ours.
+        sends_credentials = (
+            request.authenticated
+            and request.url is None
+            and not _names_authorization(request.headers)
+            and not _names_authorization(self.config.headers)
+        )
         signer = self.signer
-        if (
-            sends_credentials
-            and signer is not None
-            and "authorization" not in request.headers
-            and await signer.signs(request.service)
-        ):
+        if sends_credentials and signer is not None and await signer.signs(request.service):
             sends_credentials = False  # the signature is the credential, made per attempt
         else:
             signer = None
@@ -534,7 +576,7 @@ class Transport:
             elif sends_credentials and (retries or refreshed):
                 # A later attempt: the token may have been refreshed in the meantime.
                 current = await self.credentials.authorization()
-                if current != authorization and "authorization" not in request.headers:
+                if current != authorization:
                     authorization = current
                     if current is None:
                         http_request.headers.pop("Authorization", None)
@@ -550,8 +592,10 @@ class Transport:
                     "every connection is busy (open streams hold theirs until closed).",
                     request_id=request_id,
                 ) from None
-            except httpx.TransportError as exc:
-                if isinstance(exc, httpx.LocalProtocolError):
+            except (httpx.TransportError, h11.LocalProtocolError) as exc:
+                # h11's own error escapes httpcore when a streamed body disagrees with
+                # its declared Content-Length; it says what went wrong but never how.
+                if isinstance(exc, httpx.LocalProtocolError | h11.LocalProtocolError):
                     # Our request is malformed (a header value h11 refuses, a
                     # Content-Length that disagrees with the body): never retried.
                     raise InvalidRequestError(
@@ -705,27 +749,52 @@ class Transport:
 async def _read_bounded(http: httpx.Response, limit: int, *, truncate: bool) -> bytes:
     """The decoded body, refusing (or, for error bodies, cutting) it past ``limit`` bytes.
 
-    Counted as it arrives, after decompression, so neither a huge answer nor a gzip bomb
-    gets further than one network read past the limit.
+    Counted as it arrives, after decompression. A gzip body (what a hostile server sends
+    as a "gzip bomb") is inflated here with its output bounded by what is left of the
+    limit, so memory never grows past ``limit``; other encodings are decoded by httpx and
+    may overshoot by one network read's expansion before being refused.
     """
     chunks: list[bytes] = []
     size = 0
-    stream = http.aiter_bytes()
+    encoding = http.headers.get("content-encoding", "").strip().lower()
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if encoding == "gzip" else None
+    stream = http.aiter_raw() if inflater is not None else http.aiter_bytes()
     try:
-        async for chunk in stream:
-            size += len(chunk)
-            if size > limit:
-                if truncate:
-                    chunks.append(chunk[: len(chunk) - (size - limit)])
-                    break
-                raise ResponseTooLargeError(
-                    f"The response body exceeded max_response_size ({limit} bytes) and "
-                    "was abandoned.",
-                    status_code=http.status_code,
-                    request_id=http.headers.get("x-request-id"),
-                    code="RESPONSE_TOO_LARGE",
-                )
-            chunks.append(chunk)
+        async for data in stream:
+            decoded = [data] if inflater is None else _inflate(inflater, data, limit - size + 1)
+            for chunk in decoded:
+                size += len(chunk)
+                if size > limit:
+                    if truncate:
+                        chunks.append(chunk[: len(chunk) - (size - limit)])
+                        return b"".join(chunks)
+                    raise ResponseTooLargeError(
+                        f"The response body exceeded max_response_size ({limit} bytes) and "
+                        "was abandoned.",
+                        status_code=http.status_code,
+                        request_id=http.headers.get("x-request-id"),
+                        code="RESPONSE_TOO_LARGE",
+                    )
+                chunks.append(chunk)
+    except (httpx.DecodingError, zlib.error):
+        raise ResponseValidationError(
+            f"The server answered {http.status_code} with a body that cannot be "
+            f"decompressed (Content-Encoding: {loggable(encoding)}).",
+            status_code=http.status_code,
+            request_id=http.headers.get("x-request-id"),
+        ) from None
     finally:
-        await stream.aclose()  # type: ignore[attr-defined]
+        await _finish(stream, http)
     return b"".join(chunks)
+
+
+def _inflate(inflater: Any, data: bytes, room: int) -> list[bytes]:
+    """``data`` inflated into at most ``room`` bytes: never more is produced, whatever
+    the compression ratio (the rest stays in the inflater's ``unconsumed_tail``)."""
+    out: list[bytes] = []
+    while data and room > 0:
+        piece = inflater.decompress(data, room)
+        out.append(piece)
+        room -= len(piece)
+        data = inflater.unconsumed_tail
+    return out

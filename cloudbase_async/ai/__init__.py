@@ -75,7 +75,7 @@ _RETRY_ON_STATUS: Final = True
 
 
 def _ai_path(provider: str, path: str) -> str:
-    if not isinstance(provider, str) or not _PROVIDER.match(provider):
+    if not isinstance(provider, str) or not _PROVIDER.fullmatch(provider):
         raise InvalidRequestError(
             f"Invalid provider {provider!r}: a model group name such as 'cloudbase', "
             "'hunyuan-exp' or 'deepseek'."

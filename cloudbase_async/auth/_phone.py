@@ -79,7 +79,7 @@ def normalize_phone_number(value: str) -> str:
         international, text = True, text[2:]
     if not text:
         raise _invalid(value, "it has no digits")
-    if not _ALLOWED.match(text):
+    if not _ALLOWED.fullmatch(text):
         raise _invalid(value, "it contains characters other than digits and separators")
 
     if international:

@@ -389,6 +389,9 @@ class SessionManager:
         finally:
             self._flight = None
             flight.done.set()
+        # A caller cancelled during the shielded flight is cancelled now, not handed
+        # the flight's outcome.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         # Listeners run after the waiters were released, in this caller's task.
         if event is not None:
             await self.events.emit(event, self._session)

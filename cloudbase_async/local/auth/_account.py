@@ -68,7 +68,7 @@ class Accounts:
             fields[column] = value
         if "gender" in fields and fields["gender"] not in GENDERS:
             raise AuthError("invalid_argument", "gender is MALE, FEMALE or UNKNOWN.")
-        if "username" in fields and not USERNAME.match(fields["username"]):
+        if "username" in fields and not USERNAME.fullmatch(fields["username"]):
             raise AuthError("invalid_argument", "username must be 2 to 48 letters, digits or _.@-.")
         if not fields:
             raise AuthError("invalid_argument", "Nothing to change.")

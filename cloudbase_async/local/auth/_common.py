@@ -112,7 +112,7 @@ class SentCode:
 def contact_of(body: Mapping[str, Any]) -> tuple[Channel, str]:
     phone, email = body.get("phone_number"), body.get("email")
     if phone and not email:
-        if not isinstance(phone, str) or not PHONE.match(phone):
+        if not isinstance(phone, str) or not PHONE.fullmatch(phone):
             raise AuthError(
                 "invalid_argument",
                 'phone_number must look like "+86 13800138000" (country code, a space, '

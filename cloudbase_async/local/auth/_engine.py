@@ -256,7 +256,7 @@ class AuthEngine:
         fields: dict[str, Any] = {column: contact, "anonymous": 0, "device_id": None}
         username = body.get("username")
         if username is not None:
-            if not isinstance(username, str) or not USERNAME.match(username):
+            if not isinstance(username, str) or not USERNAME.fullmatch(username):
                 raise AuthError(
                     "invalid_argument", "username must be 2 to 48 letters, digits or _.@-."
                 )
@@ -315,7 +315,7 @@ class AuthEngine:
 
     def mint_ticket(self, custom_uid: str, *, lifetime: float = 600.0) -> str:
         """A custom sign-in ticket for ``custom_uid``, signed with the test key."""
-        if not CUSTOM_UID.match(custom_uid):
+        if not CUSTOM_UID.fullmatch(custom_uid):
             raise ValueError("A custom uid is 4 to 32 letters, digits, _ or -.")
         now = int(self._clock())
         return self._tickets.sign(
@@ -335,7 +335,7 @@ class AuthEngine:
             raise AuthError(
                 "invalid_argument", f"Invalid custom sign-in ticket: {exc.message}"
             ) from exc
-        if claims["env"] != self.settings.env or not CUSTOM_UID.match(str(claims["uid"])):
+        if claims["env"] != self.settings.env or not CUSTOM_UID.fullmatch(str(claims["uid"])):
             raise AuthError("invalid_argument", "The ticket is for another environment.")
         with self._store.transaction() as db:
             row = db.execute(
