@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
+import textwrap
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -293,3 +296,44 @@ def _has_int64(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_int64(v) for v in value)
     return False
+
+
+# ------------------------------------------------------------------- structuring
+
+
+def test_ejson_types_structure_whatever_was_imported_first() -> None:
+    """The converter knows the EJSON types from the start, not once nosql is imported.
+
+    A fresh interpreter, so no other test has imported the document database already.
+    """
+    code = textwrap.dedent(
+        """
+        import sys
+        from datetime import datetime, timezone
+
+        import attrs
+
+        from cloudbase_async._core.convert import structure, unstructure
+        from cloudbase_async.ejson import ObjectId
+
+        @attrs.frozen
+        class Todo:
+            ref: ObjectId
+            due: datetime
+
+        oid = ObjectId("507f1f77bcf86cd799439011")
+        due = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        from_text = structure({"ref": oid.hex, "due": "2025-01-01T00:00:00+00:00"}, Todo)
+        from_values = structure({"ref": oid, "due": due}, Todo)
+        assert from_text == from_values == Todo(oid, due), from_text
+        assert unstructure(from_text) == {"ref": oid, "due": due}
+        loaded = sorted(name for name in sys.modules if name.startswith("cloudbase_async."))
+        assert "cloudbase_async.nosql" not in loaded, loaded
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
