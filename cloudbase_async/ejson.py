@@ -32,12 +32,17 @@ wrap an ``int`` in :class:`Int64` to force a Long for a small value.
 
 Dicts whose keys start with ``$`` are passed through untouched, so query and update
 operators (``{"age": {"$gt": 18}}``, ``{"$set": {...}}``) encode as they are.
+
+Values nest arrays and objects at most :data:`MAX_DEPTH` levels deep (MongoDB stores at
+most 100); their EJSON text, two more for type wrappers. Anything :func:`decode` or
+:func:`loads` cannot turn into Python values raises :class:`EJSONDecodeError`, a
+``ValueError``: text that is not JSON, a type wrapper whose value is malformed or out of
+range, nesting too deep. Nothing else escapes them.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import math
 import re
@@ -50,7 +55,9 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 __all__ = [
+    "MAX_DEPTH",
     "Binary",
+    "EJSONDecodeError",
     "Int64",
     "Mode",
     "ObjectId",
@@ -69,6 +76,13 @@ _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HEX24: Final = re.compile(r"[0-9a-fA-F]{24}")
+
+#: How deeply arrays and objects may nest in a value (the outermost counts as 1). MongoDB
+#: stores documents of at most 100 levels; the rest leaves room for queries and answer
+#: envelopes. EJSON text may nest two levels more: a type wrapper adds up to two
+#: (``{"$date": {"$numberLong": ...}}``).
+MAX_DEPTH: Final = 200
+_WRAPPER_LEVELS: Final = 2
 
 # Python's re flags ↔ the MongoDB option letters that mean the same thing.
 _RE_FLAGS: Final = (
@@ -224,10 +238,19 @@ def encode(value: object, *, mode: Mode = "relaxed") -> Any:
     """
     if mode not in ("relaxed", "strict"):
         raise ValueError(f"mode is 'relaxed' or 'strict', got {mode!r}")
-    return _encode(value, mode)
+    try:
+        return _encode(value, mode, 0)
+    except RecursionError:  # only when the caller's own stack is nearly exhausted
+        raise ValueError("the value is nested too deeply to encode") from None
 
 
-def _encode(value: object, mode: Mode) -> Any:
+def _deeper(depth: int) -> int:
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"the value nests arrays and objects deeper than {MAX_DEPTH} levels")
+    return depth + 1
+
+
+def _encode(value: object, mode: Mode, depth: int) -> Any:
     # bool before int: bool is an int subclass.
     if value is None or isinstance(value, str | bool):
         return value
@@ -236,14 +259,16 @@ def _encode(value: object, mode: Mode) -> Any:
     if isinstance(value, float):
         return _encode_float(value, mode)
     if isinstance(value, Mapping):
+        depth = _deeper(depth)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"EJSON object keys must be str, got {key!r}")
-            out[key] = _encode(item, mode)
+            out[key] = _encode(item, mode, depth)
         return out
     if isinstance(value, list | tuple):
-        return [_encode(item, mode) for item in value]
+        depth = _deeper(depth)
+        return [_encode(item, mode, depth) for item in value]
     if isinstance(value, ObjectId):
         return {"$oid": value.hex}
     if isinstance(value, datetime):
@@ -277,43 +302,91 @@ def dumps(value: object, *, mode: Mode = "relaxed") -> str:
 # ----------------------------------------------------------------------------- decoding
 
 
+class EJSONDecodeError(ValueError):
+    """EJSON that cannot be turned into Python values.
+
+    Raised by :func:`decode` and :func:`loads` for text that is not JSON, for a type
+    wrapper whose value is malformed or out of range (a ``$date`` outside the years
+    1-9999 a ``datetime`` can hold, a ``$numberLong`` beyond 64 bits, a ``$binary`` that
+    is not base64...) and for nesting deeper than :data:`MAX_DEPTH`. The message says
+    which; it quotes at most the start of the offending value.
+    """
+
+
+# The canonical text of numbers: no signs other than "-", no spaces, no "_" separators
+# (all of which Python's int() and float() would accept).
+_INT_TEXT: Final = re.compile(r"-?[0-9]+", re.ASCII)
+_DOUBLE_TEXT: Final = re.compile(
+    r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII
+)
+_SPECIAL_DOUBLES: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_SUBTYPE_TEXT: Final = re.compile(r"[0-9a-fA-F]{1,2}", re.ASCII)
+# Enough digits for any 64-bit integer; longer text is refused before int() reads it.
+_MAX_INT_DIGITS: Final = 20
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _decode_double(text: object) -> float:
     if not isinstance(text, str):
-        raise ValueError(f"$numberDouble holds a string, got {text!r}")  # noqa: TRY004 - malformed data
-    special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-    return special[text] if text in special else float(text)
+        raise EJSONDecodeError(f"$numberDouble holds a string, got {_shown(text)}")
+    special = _SPECIAL_DOUBLES.get(text)
+    if special is not None:
+        return special
+    if not _DOUBLE_TEXT.fullmatch(text):
+        raise EJSONDecodeError(f"$numberDouble is not a number: {_shown(text)}")
+    return float(text)
 
 
-def _decode_int(text: object, key: str) -> int:
+def _decode_int(text: object, key: str, low: int, high: int) -> int:
     if not isinstance(text, str):
-        raise ValueError(f"{key} holds a string, got {text!r}")  # noqa: TRY004 - malformed data
-    return int(text)
+        raise EJSONDecodeError(f"{key} holds a string, got {_shown(text)}")
+    if not _INT_TEXT.fullmatch(text):
+        raise EJSONDecodeError(f"{key} holds no integer (invalid literal {_shown(text)})")
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS or not low <= (number := int(text)) <= high:
+        raise EJSONDecodeError(f"{key} {_shown(text)} is out of its range [{low}, {high}]")
+    return number
 
 
 def _decode_date(raw: object) -> datetime:
-    if isinstance(raw, Mapping) and raw.keys() == {"$numberLong"}:
-        raw = _decode_int(raw["$numberLong"], "$numberLong")
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return _EPOCH + timedelta(milliseconds=raw)
+    # An inner {"$numberLong": ...} has been decoded to an int already.
     if isinstance(raw, str):
-        moment = datetime.fromisoformat(raw)
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise EJSONDecodeError(f"$date is not an ISO-8601 date: {_shown(raw)}") from None
         if moment.tzinfo is None:
-            raise ValueError(f"$date without a timezone: {raw!r}")
-        return moment.astimezone(UTC)
-    raise ValueError(f"unrecognised $date value {raw!r}")
+            raise EJSONDecodeError(f"$date without a timezone: {_shown(raw)}")
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # "0001-01-01T00:00+01:00" is in year 0 in UTC
+            raise EJSONDecodeError(f"$date {_shown(raw)} is before the year 1 in UTC") from None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        try:
+            return _EPOCH + timedelta(milliseconds=raw)
+        except OverflowError:
+            raise EJSONDecodeError(
+                f"$date of {raw} ms since 1970 is outside the years 1-9999 that a Python "
+                "datetime can hold"
+            ) from None
+    raise EJSONDecodeError(f"unrecognised $date value {_shown(raw)}")
 
 
-def _decode_binary(raw: object, legacy_type: object = None) -> bytes | Binary | uuid.UUID:
-    if isinstance(raw, Mapping) and legacy_type is None:
-        data, subtype = raw.get("base64"), raw.get("subType")
-    else:
-        data, subtype = raw, legacy_type
+def _decode_binary(data: object, subtype: object) -> bytes | Binary | uuid.UUID:
     if not isinstance(data, str) or not isinstance(subtype, str):
-        raise ValueError(f"unrecognised $binary value {raw!r}")  # noqa: TRY004 - malformed data
+        raise EJSONDecodeError(
+            f"unrecognised $binary value: base64 {_shown(data)}, subtype {_shown(subtype)}"
+        )
+    if not _SUBTYPE_TEXT.fullmatch(subtype):
+        raise EJSONDecodeError(f"a $binary subtype is 1-2 hex digits, got {_shown(subtype)}")
     try:
         payload = base64.b64decode(data, validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"$binary is not valid base64: {data!r}") from exc
+    except ValueError:  # binascii.Error, or characters outside ASCII
+        raise EJSONDecodeError(f"$binary is not valid base64: {_shown(data)}") from None
     kind = int(subtype, 16)
     if kind == 0:
         return payload
@@ -322,29 +395,39 @@ def _decode_binary(raw: object, legacy_type: object = None) -> bytes | Binary | 
     return Binary(payload, kind)
 
 
-def _decode_wrapper(obj: Mapping[str, Any]) -> Any:
+def _decode_decimal(raw: str) -> Decimal:
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise EJSONDecodeError(f"$numberDecimal is not a decimal: {_shown(raw)}") from None
+
+
+def _decode_object_id(raw: str) -> ObjectId:
+    if not _HEX24.fullmatch(raw):
+        raise EJSONDecodeError(f"an ObjectId is 24 hexadecimal digits, got {_shown(raw)}")
+    return ObjectId(raw)
+
+
+def _decode_wrapper(obj: dict[str, Any]) -> Any:
     """The typed value a single EJSON wrapper object stands for, or ``obj`` itself."""
     keys = obj.keys()
     if len(keys) == 1:
         (key,) = keys
         raw = obj[key]
         if key == "$oid" and isinstance(raw, str):
-            return ObjectId(raw)
+            return _decode_object_id(raw)
         if key == "$date":
             return _decode_date(raw)
         if key == "$numberInt":
-            return _decode_int(raw, key)
+            return _decode_int(raw, key, _INT32_MIN, _INT32_MAX)
         if key == "$numberLong":
-            return _decode_int(raw, key)
+            return _decode_int(raw, key, _INT64_MIN, _INT64_MAX)
         if key == "$numberDouble":
             return _decode_double(raw)
         if key == "$numberDecimal" and isinstance(raw, str):
-            try:
-                return Decimal(raw)
-            except InvalidOperation as exc:
-                raise ValueError(f"$numberDecimal is not a decimal: {raw!r}") from exc
+            return _decode_decimal(raw)
         if key == "$binary" and isinstance(raw, Mapping):
-            return _decode_binary(raw)
+            return _decode_binary(raw.get("base64"), raw.get("subType"))
         if key == "$regularExpression" and isinstance(raw, Mapping):
             pattern, options = raw.get("pattern"), raw.get("options", "")
             if isinstance(pattern, str) and isinstance(options, str):
@@ -365,18 +448,49 @@ def decode(value: Any) -> Any:
     """Turn decoded JSON data in EJSON form (Strict or Relaxed) into Python values.
 
     Objects that are not EJSON type wrappers (including operator documents such as
-    ``{"$gt": 1}``) stay dicts. Raises ``ValueError`` for a malformed wrapper.
+    ``{"$gt": 1}``) stay dicts.
+
+    :raises EJSONDecodeError: a malformed or out-of-range wrapper, or nesting deeper
+        than :data:`MAX_DEPTH`.
     """
+    try:
+        return _decode(value, 0)
+    except RecursionError:  # only when the caller's own stack is nearly exhausted
+        raise EJSONDecodeError("the value is nested too deeply to decode") from None
+
+
+def _decode_deeper(depth: int) -> int:
+    if depth >= MAX_DEPTH + _WRAPPER_LEVELS:
+        raise EJSONDecodeError(
+            f"arrays and objects nest deeper than {MAX_DEPTH + _WRAPPER_LEVELS} levels"
+        )
+    return depth + 1
+
+
+def _decode(value: Any, depth: int) -> Any:
+    # Children first: {"$date": {"$numberLong": "..."}} reaches _decode_date as an int.
     if isinstance(value, dict):
-        decoded = {key: decode(item) for key, item in value.items()}
-        if decoded and next(iter(decoded)).startswith("$"):
+        depth = _decode_deeper(depth)
+        decoded = {key: _decode(item, depth) for key, item in value.items()}
+        first = next(iter(decoded), None)
+        if isinstance(first, str) and first.startswith("$"):
             return _decode_wrapper(decoded)
         return decoded
     if isinstance(value, list):
-        return [decode(item) for item in value]
+        depth = _decode_deeper(depth)
+        return [_decode(item, depth) for item in value]
     return value
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse EJSON text (Strict or Relaxed) into Python values."""
-    return decode(json.loads(text))
+    """Parse EJSON text (Strict or Relaxed) into Python values.
+
+    :raises EJSONDecodeError: the text is not JSON, or :func:`decode` refuses it.
+    """
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise EJSONDecodeError("the text is nested too deeply to parse") from None
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+        raise EJSONDecodeError(f"not JSON: {exc}") from None
+    return decode(data)

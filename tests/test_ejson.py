@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import subprocess
+import sys
+import textwrap
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -195,6 +199,164 @@ def test_malformed_wrappers_raise_value_error(text: str, message: str) -> None:
         ejson.loads(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Dates Python's datetime cannot hold (BSON dates span ±292 million years).
+        ('{"$date":{"$numberLong":"253402300800000"}}', "outside the years 1-9999"),
+        ('{"$date":{"$numberLong":"-62135596800001"}}', "outside the years 1-9999"),
+        ('{"$date":{"$numberLong":"9223372036854775807"}}', "outside the years 1-9999"),
+        ('{"$date":1000000000000000000000000}', "outside the years 1-9999"),
+        ('{"$date":"0001-01-01T00:00:00+01:00"}', "before the year 1"),
+        ('{"$date":"yesterday"}', "not an ISO-8601 date"),
+        # Integers beyond their width, or not in canonical form.
+        ('{"$numberLong":"9223372036854775808"}', "out of its range"),
+        ('{"$numberLong":"-9223372036854775809"}', "out of its range"),
+        ('{"$numberLong":"' + "9" * 5000 + '"}', "out of its range"),
+        ('{"$numberInt":"2147483648"}', "out of its range"),
+        ('{"$numberInt":"+5"}', "invalid literal"),
+        ('{"$numberLong":"1_000"}', "invalid literal"),
+        ('{"$numberLong":" 5"}', "invalid literal"),
+        ('{"$numberDouble":"1_0.5"}', "not a number"),
+        ('{"$numberDouble":"nan"}', "not a number"),
+        # Binary.
+        ('{"$binary":{"base64":"AP8=","subType":"zz"}}', "1-2 hex digits"),
+        ('{"$binary":{"base64":"AP8=","subType":"100"}}', "1-2 hex digits"),
+        ('{"$binary":{"base64":"AP8=","subType":"0x1"}}', "1-2 hex digits"),
+        ('{"$binary":{"base64":"APé=","subType":"00"}}', "not valid base64"),
+        ('{"$binary":{"base64":5,"subType":"00"}}', "unrecognised \\$binary"),
+        ('{"$binary":"AP8=","$type":5}', "unrecognised \\$binary"),
+        # Text that is not JSON at all.
+        ('{"a":', "not JSON"),
+        ("[1, 2", "not JSON"),
+    ],
+)
+def test_undecodable_values_raise_ejson_decode_error(text: str, message: str) -> None:
+    with pytest.raises(ejson.EJSONDecodeError, match=message):
+        ejson.loads(text)
+    # The same through decode() for data that is JSON already.
+    if not message.startswith("not JSON"):
+        with pytest.raises(ejson.EJSONDecodeError, match=message):
+            ejson.decode(json.loads(text))
+
+
+def test_ejson_decode_error_is_a_value_error() -> None:
+    assert issubclass(ejson.EJSONDecodeError, ValueError)
+    with pytest.raises(ValueError, match="24 hexadecimal"):
+        ejson.loads('{"$oid":"xyz"}')
+
+
+def test_messages_quote_only_the_start_of_a_huge_value() -> None:
+    with pytest.raises(ejson.EJSONDecodeError) as info:
+        ejson.loads('{"$numberDecimal":"' + "x" * 100_000 + '"}')
+    assert len(str(info.value)) < 200
+
+
+_DATE_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_DATE_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.integers(min_value=-(2**63), max_value=_DATE_MIN_MS - 1),
+        st.integers(min_value=_DATE_MAX_MS + 1, max_value=2**63 - 1),
+    ),
+    st.booleans(),
+)
+def test_every_date_outside_datetime_range_is_refused(millis: int, canonical: bool) -> None:
+    value = {"$numberLong": str(millis)} if canonical else millis
+    with pytest.raises(ejson.EJSONDecodeError, match="outside the years 1-9999"):
+        ejson.decode({"$date": value})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=_DATE_MIN_MS, max_value=_DATE_MAX_MS))
+def test_every_date_inside_datetime_range_decodes(millis: int) -> None:
+    decoded = ejson.decode({"$date": {"$numberLong": str(millis)}})
+    assert ejson.encode(decoded, mode="strict") == {"$date": {"$numberLong": str(millis)}}
+
+
+# Keys biased towards the type wrappers' own names, values towards their shapes: the
+# decoder must turn each into a value or EJSONDecodeError, never any other exception.
+_WRAPPER_KEYS = st.sampled_from(
+    [
+        "$oid",
+        "$date",
+        "$numberInt",
+        "$numberLong",
+        "$numberDouble",
+        "$numberDecimal",
+        "$binary",
+        "$type",
+        "$regex",
+        "$options",
+        "$regularExpression",
+        "base64",
+        "subType",
+        "pattern",
+        "options",
+    ]
+)
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(["", "-", "0", "1e400", "AP8=", "zz", OID, "2025-01-01T00:00:00Z", "NaN"]),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(_WRAPPER_KEYS | st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON_VALUES)
+def test_decode_raises_nothing_but_ejson_decode_error(value: Any) -> None:
+    with contextlib.suppress(ejson.EJSONDecodeError):
+        ejson.decode(value)
+    with contextlib.suppress(ejson.EJSONDecodeError):
+        ejson.loads(json.dumps(value))
+
+
+def _nested(depth: int, leaf: Any = 1) -> Any:
+    value: Any = leaf
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+def test_nesting_up_to_max_depth_is_fine_and_deeper_is_refused() -> None:
+    at_limit = _nested(ejson.MAX_DEPTH)
+    assert ejson.decode(at_limit) == at_limit
+    with pytest.raises(ValueError, match=f"deeper than {ejson.MAX_DEPTH}"):
+        ejson.encode(_nested(ejson.MAX_DEPTH + 1))
+    # The deepest value encodes to text two levels deeper, which still decodes.
+    deepest = _nested(ejson.MAX_DEPTH - 1, {"at": datetime(2025, 1, 1, tzinfo=UTC)})
+    assert ejson.loads(ejson.dumps(deepest, mode="strict")) == deepest
+    with pytest.raises(ejson.EJSONDecodeError, match="deeper than"):
+        ejson.decode(_nested(ejson.MAX_DEPTH + 3))
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_input_never_raises_recursion_error(depth: int) -> None:
+    with pytest.raises(ejson.EJSONDecodeError, match="nest"):
+        ejson.loads("[" * depth + "]" * depth)
+    with pytest.raises(ejson.EJSONDecodeError, match="nest"):
+        ejson.loads('{"a":' * depth + "1" + "}" * depth)
+    with pytest.raises(ejson.EJSONDecodeError, match="nest"):
+        ejson.decode(_nested(depth))
+    with pytest.raises(ValueError, match="nest"):
+        ejson.dumps(_nested(depth))
+
+
 # ----------------------------------------------------------------------- value types
 
 
@@ -293,3 +455,44 @@ def _has_int64(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_int64(v) for v in value)
     return False
+
+
+# ------------------------------------------------------------------- structuring
+
+
+def test_ejson_types_structure_whatever_was_imported_first() -> None:
+    """The converter knows the EJSON types from the start, not once nosql is imported.
+
+    A fresh interpreter, so no other test has imported the document database already.
+    """
+    code = textwrap.dedent(
+        """
+        import sys
+        from datetime import datetime, timezone
+
+        import attrs
+
+        from cloudbase_async._core.convert import structure, unstructure
+        from cloudbase_async.ejson import ObjectId
+
+        @attrs.frozen
+        class Todo:
+            ref: ObjectId
+            due: datetime
+
+        oid = ObjectId("507f1f77bcf86cd799439011")
+        due = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        from_text = structure({"ref": oid.hex, "due": "2025-01-01T00:00:00+00:00"}, Todo)
+        from_values = structure({"ref": oid, "due": due}, Todo)
+        assert from_text == from_values == Todo(oid, due), from_text
+        assert unstructure(from_text) == {"ref": oid, "due": due}
+        loaded = sorted(name for name in sys.modules if name.startswith("cloudbase_async."))
+        assert "cloudbase_async.nosql" not in loaded, loaded
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -28,6 +28,7 @@ from cloudbase_async import (
     ObjectId,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     ServerTimeoutError,
 )
 from cloudbase_async.ejson import Regex
@@ -420,10 +421,114 @@ async def test_configurable_paths(cb: CloudBase, mock: respx.MockRouter) -> None
     assert route.called
 
 
-async def test_command_is_raw(cb: CloudBase, mock: respx.MockRouter) -> None:
-    route = mock.post(f"{DB}/commands").mock(return_value=ok({"ok": {"$numberInt": "1"}}))
-    assert await cb.nosql.command({"ping": 1}) == {"ok": 1}
-    assert body(route.calls.last.request) == {"ping": {"$numberInt": "1"}}
+async def test_commands_send_a_batch_and_return_one_result_each(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    answer = {
+        "list": [
+            [{"ok": {"$numberInt": "1"}}],
+            [
+                {
+                    "cursor": {
+                        "firstBatch": [{"_id": {"$oid": OID}, "age": {"$numberInt": "30"}}],
+                        "id": {"$numberLong": "0"},
+                        "ns": "db.users",
+                    },
+                    "ok": {"$numberInt": "1"},
+                }
+            ],
+        ]
+    }
+    route = mock.post(f"{DB}/commands").mock(return_value=ok(answer))
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    results = await cb.nosql.commands(
+        [{"ping": 1}, {"find": "users", "filter": {"joined": {"$gte": since}}}]
+    )
+    # Exactly what the official SDK sends: the commands as EJSON, in a list.
+    assert route.calls.last.request.content == (
+        b'{"commands":[{"ping":{"$numberInt":"1"}},{"find":"users","filter":'
+        b'{"joined":{"$gte":{"$date":{"$numberLong":"1735689600000"}}}}}]}'
+    )
+    assert results == [
+        [{"ok": 1}],
+        [
+            {
+                "cursor": {
+                    "firstBatch": [{"_id": ObjectId(OID), "age": 30}],
+                    "id": 0,
+                    "ns": "db.users",
+                },
+                "ok": 1,
+            }
+        ],
+    ]
+
+
+async def test_command_is_a_batch_of_one(cb: CloudBase, mock: respx.MockRouter) -> None:
+    route = mock.post(f"{DB}/commands").mock(
+        return_value=ok({"list": [[{"ok": {"$numberInt": "1"}}]]})
+    )
+    assert await cb.nosql.command({"ping": 1}) == [{"ok": 1}]
+    assert body(route.calls.last.request) == {"commands": [{"ping": {"$numberInt": "1"}}]}
+
+    relaxed = cb.nosql.with_options(mode="relaxed").database(instance="i1", database="d1")
+    other = mock.post(f"{GW}/v1/database/instances/i1/databases/d1/commands")
+    other.mock(return_value=ok({"list": [[]]}))
+    assert await relaxed.command({"ping": 1}) == []
+    assert body(other.calls.last.request) == {"commands": [{"ping": 1}]}
+
+
+async def test_commands_in_a_transaction_carry_its_id(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    mock_transaction(mock)
+    route = mock.post(f"{DB}/commands").mock(
+        side_effect=[ok({"list": [[], []]}), ok({"list": [[]]})]
+    )
+    async with cb.nosql.transaction() as tx:
+        assert await tx.commands([{"a": 1}, {"b": 2}]) == [[], []]
+        await tx.command({"c": 3})
+    assert body(route.calls[0].request) == {
+        "commands": [{"a": {"$numberInt": "1"}}, {"b": {"$numberInt": "2"}}],
+        "transactionId": "tx-1",
+    }
+    assert body(route.calls[1].request)["transactionId"] == "tx-1"
+
+
+async def test_commands_are_not_retried_and_their_answer_is_checked(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    route = mock.post(f"{DB}/commands").mock(
+        return_value=nosql_error(503, "SYS_ERR", **{"Retry-After": "0"})
+    )
+    with pytest.raises(InternalServerError):
+        await cb.nosql.command({"ping": 1})
+    assert route.call_count == 1
+
+    route.mock(return_value=ok({"list": [[{"ok": 1}]]}))
+    with pytest.raises(ResponseValidationError, match="2 commands were run but the answer holds 1"):
+        await cb.nosql.commands([{"ping": 1}, {"ping": 1}])
+    route.mock(return_value=ok({"ok": 1}))  # the old, bare shape
+    with pytest.raises(ResponseValidationError, match="command results"):
+        await cb.nosql.command({"ping": 1})
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda n: n.commands([]), "non-empty list"),
+        (lambda n: n.commands({"ping": 1}), "non-empty list"),
+        (lambda n: n.commands(["ping"]), "each command is a mapping"),
+        (lambda n: n.command("ping"), "a command is a mapping"),
+        (lambda n: n.command({"at": datetime(2025, 1, 1)}), "naive datetime"),
+    ],
+)
+async def test_bad_commands_are_refused_before_sending(
+    cb: CloudBase, mock: respx.MockRouter, call: Any, message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        await call(cb.nosql)
+    assert not mock.calls
 
 
 async def test_create_collection(cb: CloudBase, mock: respx.MockRouter) -> None:
@@ -440,13 +545,15 @@ async def test_create_collection(cb: CloudBase, mock: respx.MockRouter) -> None:
     assert route.call_count == 3
 
 
-async def test_unexpected_bodies_raise_api_error(cb: CloudBase, mock: respx.MockRouter) -> None:
+async def test_unexpected_bodies_raise_response_validation_error(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
     mock.get(DOCS).mock(return_value=ok({"something": "else"}))
-    with pytest.raises(APIError, match="unexpected"):
+    with pytest.raises(ResponseValidationError, match="Expected a page of documents"):
         await cb.nosql.collection("todos").find()
     mock.post(DOCS).mock(return_value=ok({"insertedIds": {"$oid": "bad"}}))
-    with pytest.raises(APIError, match="not valid EJSON") as info:
-        await cb.nosql.collection("todos").insert_one({})
+    with pytest.raises(ResponseValidationError, match="not valid EJSON") as info:
+        await cb.nosql.collection("todos").insert_one({"a": 1})
     assert info.value.request_id == "srv-1"
 
 
@@ -623,7 +730,7 @@ async def test_transaction_id_is_found_in_other_answer_shapes(
     mock.post(f"{DB}/transactions").mock(return_value=ok({"data": {"transaction_id": "t9"}}))
     assert (await cb.nosql.transaction().start()).id == "t9"
     mock.post(f"{DB}/transactions").mock(return_value=ok({"nothing": True}))
-    with pytest.raises(APIError, match="start-transaction"):
+    with pytest.raises(ResponseValidationError, match="start-transaction"):
         await cb.nosql.transaction().start()
 
 

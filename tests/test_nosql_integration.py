@@ -263,3 +263,49 @@ async def test_transaction_conflict_is_a_conflict_error(cb: CloudBase, people: A
     assert info.value.code == "DATABASE_TRANSACTION_CONFLICT"
     assert tx.status == "failed"
     assert await people.get("x1") is None
+
+
+# ---------------------------------------------- data is never read as operators
+
+
+async def test_dollar_keys_in_data_never_remove_a_field(people: Any) -> None:
+    alice = await people.get("a")
+    # Control: the store does run an operator update the program wrote itself.
+    await people.update_by_id("b", {"$unset": {"city": ""}})
+    assert "city" not in await people.get("b")
+
+    # The same keys arriving as data (a form, a request body) are refused, unsent.
+    untrusted = {"$unset": {"name": "", "age": ""}}
+    with pytest.raises(InvalidRequestError, match="'\\$unset'"):
+        await people.update_by_id("a", data=untrusted)
+    with pytest.raises(InvalidRequestError, match="'\\$unset'"):
+        await people.update_one({"_id": "a"}, data=untrusted)
+    with pytest.raises(InvalidRequestError, match="'\\$rename'"):
+        await people.update_one({"_id": "a"}, {"profile": {"$rename": {"age": "x"}}})
+    with pytest.raises(InvalidRequestError, match="'\\$unset'"):
+        await people.replace_one({"_id": "a"}, {"name": "Alice", "x": [untrusted]})
+    with pytest.raises(InvalidRequestError, match="'\\$set'"):
+        await people.insert_one({"_id": "z", "$set": {"age": 0}})
+    assert await people.get("a") == alice
+    assert await people.get("z") is None
+
+    # Plain data is set, field by field, and every other field is kept.
+    done = await people.update_by_id("a", data={"city": "GZ", "nick": "al"}, return_doc=True)
+    assert done.doc == {**alice, "city": "GZ", "nick": "al"}
+
+
+async def test_untrusted_query_values_compared_with_eq_stay_values(people: Any) -> None:
+    """The README's advice: a value from outside compared with $eq cannot be an operator."""
+    hostile = {"$ne": None}
+    assert await people.count({"name": hostile}) == 4  # read as an operator: matches all
+    assert await people.count({"name": {"$eq": hostile}}) == 0  # compared as a value
+    assert await people.count({"name": {"$eq": "Bob"}}) == 1
+
+
+async def test_dot_segments_never_reach_the_store(people: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="'\\.\\.'"):
+        await people.delete_by_id("..")
+    with pytest.raises(InvalidRequestError, match="'\\.\\.'"):
+        await people.update_by_id("..", {"$set": {"age": 0}})
+    assert await people.count() == 4
+    assert (await people.get("a"))["age"] == 31

@@ -4,6 +4,9 @@ Response models are frozen, slotted attrs classes. A model that declares a field
 ``extra`` keeps every key it does not know there, so fields a provider adds tomorrow
 (``reasoning_content``, ``search_info``...) are never silently dropped; unstructuring
 puts them back.
+
+Every hook is registered here, when this module loads: structuring a type never depends
+on which service module happened to be imported first.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .. import ejson
 from .errors import ResponseValidationError
 
 __all__ = ["EXTRA", "converter", "structure", "structure_answer", "unstructure"]
@@ -91,6 +95,35 @@ def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_structure_hook(uuid.UUID, _structure_uuid)
+
+
+# The EJSON value types are attrs classes themselves, which cattrs would otherwise build
+# from (and flatten into) dicts of their fields. Decoded EJSON holds them ready-made.
+def _structure_object_id(value: Any, _: Any) -> ejson.ObjectId:
+    if isinstance(value, ejson.ObjectId):
+        return value
+    if isinstance(value, str):
+        return ejson.ObjectId(value)  # JSON text carries an id as its 24 hex digits
+    raise TypeError(f"expected an ObjectId or its hex string, got {value!r}")
+
+
+def _structure_instance(value: Any, cls: Any) -> Any:
+    if not isinstance(value, cls):
+        raise TypeError(f"expected {cls.__name__}, got {value!r}")
+    return value
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+converter.register_structure_hook(ejson.ObjectId, _structure_object_id)
+converter.register_structure_hook(ejson.Regex, _structure_instance)
+converter.register_structure_hook(ejson.Binary, _structure_instance)
+# Unstructured models are encoded as EJSON afterwards, which knows these types.
+converter.register_unstructure_hook(ejson.ObjectId, _as_is)
+converter.register_unstructure_hook(ejson.Regex, _as_is)
+converter.register_unstructure_hook(ejson.Binary, _as_is)
 
 
 def structure(data: Any, cls: type[T]) -> T:

@@ -3,7 +3,7 @@
 Values travel as MongoDB Extended JSON; see :mod:`cloudbase_async.ejson`.
 """
 
-from ._collection import Collection, Document
+from ._collection import Collection, Document, DocumentIterator
 from ._database import DEFAULT, Database, NoSQL, Transaction
 from ._models import DeleteResult, NoSQLPaths, UpdateResult
 
@@ -13,6 +13,7 @@ __all__ = [
     "Database",
     "DeleteResult",
     "Document",
+    "DocumentIterator",
     "NoSQL",
     "NoSQLPaths",
     "Transaction",

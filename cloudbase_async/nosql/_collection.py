@@ -1,30 +1,43 @@
-"""A collection of the document database, and the state of an open transaction."""
+"""A collection of the document database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Final, Generic, Literal, TypeVar, cast
+import functools
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
-from .. import ejson
-from .._core.convert import structure, unstructure
-from .._core.errors import APIError, InvalidRequestError, NotFoundError
-from .._core.transport import Request, Transport
-from .._core.types import UNSET, QueryParams, Timeout
+from .._core.convert import unstructure
+from .._core.errors import InvalidRequestError, NotFoundError, ResponseValidationError
+from .._core.transport import Response, Transport
+from .._core.types import Timeout
 from ._encoding import (
     Order,
     Projection,
+    check_data,
     encode_order,
     encode_projection,
     encode_value,
-    path_segment,
+    id_segment,
+    is_empty_query,
+    name_segment,
     query_text,
     update_data,
 )
-from ._models import DeleteResult, NoSQLPaths, UpdateResult
+from ._models import (
+    Counted,
+    DeleteResult,
+    Inserted,
+    Listing,
+    UpdateAnswer,
+    UpdateResult,
+    as_listing,
+)
+from ._service import DocumentService, Params, Scope, structured
 
-__all__ = ["Collection", "Document", "Scope", "TransactionState"]
+__all__ = ["Collection", "Document", "DocumentIterator"]
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -35,127 +48,34 @@ Document = dict[str, Any]
 _WRITE_STAGES: Final = frozenset({"$out", "$merge"})
 
 
-class TransactionState:
-    """The id of a transaction and whether calls may still join it."""
+class DocumentIterator(Generic[T]):
+    """The documents of :meth:`Collection.iterate`, one page read at a time.
 
-    __slots__ = ("id", "status")
+    A class-based async iterator rather than an async generator: one abandoned halfway
+    (a ``break``) holds nothing that the garbage collector would have to finalise.
+    """
 
-    def __init__(self, transaction_id: str) -> None:
-        self.id = transaction_id
-        self.status: Literal["active", "committed", "rolled back", "failed"] = "active"
+    __slots__ = ("_buffer", "_done", "_fetch", "_offset", "_page_size")
 
-    def check_active(self) -> None:
-        if self.status != "active":
-            raise InvalidRequestError(
-                f"transaction {self.id} is {self.status}; start a new one for more calls"
-            )
+    def __init__(self, fetch: Callable[..., Awaitable[list[T]]], page_size: int) -> None:
+        self._fetch = fetch  # find(), all but the offset given
+        self._page_size = page_size
+        self._buffer: deque[T] = deque()
+        self._offset = 0
+        self._done = False
 
-    def __repr__(self) -> str:
-        return f"<TransactionState {self.id!r} {self.status}>"
+    def __aiter__(self) -> DocumentIterator[T]:
+        return self
 
-
-@attrs.frozen
-class Scope:
-    """Everything a call needs besides its arguments: where and how to send it."""
-
-    transport: Transport = attrs.field(repr=False)
-    base: str  # "/instances/(default)/databases/(default)"
-    mode: ejson.Mode = "strict"
-    paths: NoSQLPaths = attrs.field(factory=NoSQLPaths)
-    transaction: TransactionState | None = None
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: list[tuple[str, str | int | float | bool | None]] | None = None,
-        json: Mapping[str, Any] | None = None,
-        read: bool = False,
-        timeout: Timeout = None,
-    ) -> Request:
-        """A request carrying the transaction id, when in one, in the right place.
-
-        Reads are safe to repeat, except inside a transaction: a conflict there (503)
-        has aborted the transaction, and trying the read again cannot help.
-        """
-        tx = self.transaction
-        if tx is not None:
-            tx.check_active()
-            if method == "GET" or method == "DELETE":
-                params = [*(params or []), ("transactionId", tx.id)]
-            else:
-                json = {**(json or {}), "transactionId": tx.id}
-        return Request(
-            method,
-            "nosql",
-            self.base + path,
-            params=cast(QueryParams, params),
-            json=UNSET if json is None else json,
-            retry_safe=read and tx is None,
-            timeout=timeout,
-        )
-
-    async def send(self, request: Request) -> tuple[Any, str | None]:
-        """Send ``request``; return the decoded (EJSON) body and the server's request id."""
-        response = await self.transport.send(request)
-        try:
-            body = ejson.decode(response.json())
-        except ValueError as exc:
-            raise APIError(
-                f"the document database answered a body that is not valid EJSON: {exc}",
-                status_code=response.status_code,
-                request_id=response.request_id,
-                body=response.text,
-            ) from exc
-        return body, response.request_id
-
-
-def _unexpected(body: object, what: str, request_id: str | None) -> APIError:
-    return APIError(
-        f"unexpected {what} response from the document database: {body!r:.300}",
-        status_code=200,
-        request_id=request_id,
-        body=body,
-    )
-
-
-def _int_field(body: object, key: str, request_id: str | None) -> int:
-    value = body.get(key) if isinstance(body, Mapping) else None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _unexpected(body, key, request_id)
-    return value
-
-
-def _document_list(body: object, request_id: str | None, *keys: str) -> list[Any]:
-    if isinstance(body, list):
-        return body
-    if isinstance(body, Mapping):
-        for key in keys:
-            value = body.get(key)
-            if isinstance(value, list):
-                return value
-    raise _unexpected(body, "list", request_id)
-
-
-def _update_result(body: object, request_id: str | None) -> UpdateResult:
-    if not isinstance(body, Mapping):
-        raise _unexpected(body, "update", request_id)
-    known = {"matched", "updated", "upsert_id", "doc"}
-    return UpdateResult(
-        matched=_int_field(body, "matched", request_id),
-        updated=_int_field(body, "updated", request_id),
-        upserted_id=body.get("upsert_id") or None,
-        doc=body.get("doc"),
-        request_id=request_id,
-        extra={k: v for k, v in body.items() if k not in known},
-    )
-
-
-def _delete_result(body: object, request_id: str | None) -> DeleteResult:
-    deleted = _int_field(body, "deleted", request_id)
-    extra = {k: v for k, v in cast(Mapping[str, Any], body).items() if k != "deleted"}
-    return DeleteResult(deleted=deleted, request_id=request_id, extra=extra)
+    async def __anext__(self) -> T:
+        while not self._buffer:
+            if self._done:
+                raise StopAsyncIteration
+            page = await self._fetch(offset=self._offset)
+            self._offset += len(page)
+            self._done = len(page) < self._page_size
+            self._buffer.extend(page)
+        return self._buffer.popleft()
 
 
 def _as_document(doc: object, what: str) -> Mapping[str, Any]:
@@ -167,20 +87,26 @@ def _as_document(doc: object, what: str) -> Mapping[str, Any]:
     return doc
 
 
-class Collection(Generic[T]):
+class Collection(DocumentService, Generic[T]):
     """One collection. Cheap to make; holds no state besides where it points.
 
     Calls return decoded Python values (:mod:`cloudbase_async.ejson`): documents are
     ``dict`` unless :meth:`returns` gave a model class to structure them into.
     """
 
-    __slots__ = ("_model", "_path", "_scope", "name")
+    __slots__ = ("_document_type", "_path", "name")
 
-    def __init__(self, scope: Scope, name: str, model: type[T] | None = None) -> None:
-        self._scope = scope
+    def __init__(
+        self,
+        transport: Transport,
+        scope: Scope,
+        name: str,
+        document_type: type[Any] = Document,
+    ) -> None:
+        super().__init__(transport, scope)
+        self._path = f"/collections/{name_segment(name, 'collection name')}"
         self.name = name
-        self._path = f"/collections/{path_segment(name, 'collection name')}"
-        self._model = model
+        self._document_type = document_type
 
     def __repr__(self) -> str:
         tx = self._scope.transaction
@@ -189,12 +115,11 @@ class Collection(Generic[T]):
 
     def returns(self, model: type[M]) -> Collection[M]:
         """The same collection, structuring documents into ``model`` (an attrs class...)."""
-        return Collection(self._scope, self.name, model)
+        return Collection(self._transport, self._scope, self.name, model)
 
-    def _out(self, doc: Any) -> T:
-        if self._model is None:
-            return cast(T, doc)
-        return structure(doc, self._model)
+    def _document(self, doc: Any, response: Response) -> T:
+        """A document of an answer, structured as :meth:`returns` asked (``dict`` by default)."""
+        return cast(T, structured(doc, response, self._document_type, "a document"))
 
     # ------------------------------------------------------------------------- reads
 
@@ -205,10 +130,8 @@ class Collection(Generic[T]):
         order: Order | None,
         limit: int | None,
         offset: int | None,
-    ) -> list[tuple[str, str | int | float | bool | None]]:
-        params: list[tuple[str, str | int | float | bool | None]] = [
-            ("query", query_text(query, self._scope.mode))
-        ]
+    ) -> Params:
+        params: Params = [("query", query_text(query, self._scope.mode))]
         if projection is not None:
             params.append(("projection", encode_projection(projection)))
         if order:
@@ -240,11 +163,12 @@ class Collection(Generic[T]):
         ``projection`` ``{"name": 1}`` or ``["name", ...]``.
         """
         params = self._find_params(query, projection, order, limit, offset)
-        request = self._scope.request(
+        request = self._request(
             "GET", self._path + "/documents", params=params, read=True, timeout=timeout
         )
-        body, request_id = await self._scope.send(request)
-        return [self._out(doc) for doc in _document_list(body, request_id, "list", "data")]
+        body, response = await self._json(request)
+        page = structured(as_listing(body), response, Listing, "a page of documents")
+        return [self._document(doc, response) for doc in page.items]
 
     async def find_one(
         self,
@@ -261,7 +185,7 @@ class Collection(Generic[T]):
         )
         return docs[0] if docs else None
 
-    async def iterate(
+    def iterate(
         self,
         query: Mapping[str, Any] | None = None,
         *,
@@ -269,8 +193,9 @@ class Collection(Generic[T]):
         order: Order | None = None,
         page_size: int = 100,
         timeout: Timeout = None,
-    ) -> AsyncIterator[T]:
-        """Every document matching ``query``, fetched ``page_size`` at a time.
+    ) -> DocumentIterator[T]:
+        """Every document matching ``query``, fetched ``page_size`` at a time:
+        ``async for doc in coll.iterate(...)``.
 
         Pages are read by offset, so without an ``order`` this orders by ``_id`` to keep
         pages from overlapping. Documents written while iterating may be seen or missed.
@@ -278,36 +203,26 @@ class Collection(Generic[T]):
         """
         if page_size < 1:
             raise InvalidRequestError(f"page_size must be >= 1, got {page_size}")
-        order = order or [("_id", "asc")]
-        offset = 0
-        while True:
-            page = await self.find(
-                query,
-                projection=projection,
-                order=order,
-                limit=page_size,
-                offset=offset,
-                timeout=timeout,
-            )
-            for doc in page:
-                yield doc
-            if len(page) < page_size:
-                return
-            offset += len(page)
+        fetch = functools.partial(
+            self.find,
+            query,
+            projection=projection,
+            order=order or [("_id", "asc")],
+            limit=page_size,
+            timeout=timeout,
+        )
+        return DocumentIterator(fetch, page_size)
 
     async def count(
         self, query: Mapping[str, Any] | None = None, *, timeout: Timeout = None
     ) -> int:
         """How many documents match ``query`` (all documents when ``None``)."""
-        params: list[tuple[str, str | int | float | bool | None]] = [
-            ("query", query_text(query, self._scope.mode)),
-            ("count", "true"),
-        ]
-        request = self._scope.request(
+        params: Params = [("query", query_text(query, self._scope.mode)), ("count", "true")]
+        request = self._request(
             "GET", self._path + "/documents", params=params, read=True, timeout=timeout
         )
-        body, request_id = await self._scope.send(request)
-        return _int_field(body, "total", request_id)
+        counted = await self._answer(request, Counted, "a count ({'total': n})")
+        return counted.total
 
     async def get(
         self, doc_id: object, *, projection: Projection | None = None, timeout: Timeout = None
@@ -317,18 +232,18 @@ class Collection(Generic[T]):
         ``None`` answers only ``DOCUMENT_NOT_FOUND``; a missing collection still raises
         :class:`~cloudbase_async.NotFoundError`.
         """
-        params: list[tuple[str, str | int | float | bool | None]] | None = None
+        params: Params | None = None
         if projection:
             params = [("projection", encode_projection(projection))]
-        path = f"{self._path}/documents/{path_segment(doc_id, 'document id')}"
-        request = self._scope.request("GET", path, params=params, read=True, timeout=timeout)
+        path = f"{self._path}/documents/{id_segment(doc_id)}"
+        request = self._request("GET", path, params=params, read=True, timeout=timeout)
         try:
-            body, _ = await self._scope.send(request)
+            body, response = await self._json(request)
         except NotFoundError as exc:
             if exc.code == "DOCUMENT_NOT_FOUND":
                 return None
             raise
-        return self._out(body)
+        return self._document(body, response)
 
     async def aggregate(
         self,
@@ -354,15 +269,19 @@ class Collection(Generic[T]):
         }
         # An aggregation only reads unless a stage writes its output somewhere.
         reads_only = not any(_WRITE_STAGES & stage.keys() for stage in pipeline)
-        path = self._scope.paths.aggregate.format(collection=path_segment(self.name, "name"))
-        request = self._scope.request("POST", path, json=body, read=reads_only, timeout=timeout)
-        result, request_id = await self._scope.send(request)
-        return _document_list(result, request_id, "list", "data")
+        name = name_segment(self.name, "collection name")
+        path = self._scope.paths.aggregate.format(collection=name)
+        request = self._request("POST", path, json=body, read=reads_only, timeout=timeout)
+        answer, response = await self._json(request)
+        return structured(as_listing(answer), response, Listing, "aggregation output").items
 
     # ------------------------------------------------------------------------ writes
 
     async def insert_one(self, document: Any, *, timeout: Timeout = None) -> Any:
-        """Insert one document; return its ``_id`` (the server makes one if absent)."""
+        """Insert one document; return its ``_id`` (the server makes one if absent).
+
+        A document is data: a ``$`` key at any depth is refused (see :meth:`update_one`).
+        """
         (inserted,) = await self._insert([_as_document(document, "document")], timeout)
         return inserted
 
@@ -375,77 +294,97 @@ class Collection(Generic[T]):
 
     async def _insert(self, docs: list[Mapping[str, Any]], timeout: Timeout) -> list[Any]:
         data = encode_value(docs, self._scope.mode, "documents")
-        request = self._scope.request(
+        for doc in docs:
+            check_data(doc, "a document")
+        request = self._request(
             "POST", self._path + "/documents", json={"data": data}, timeout=timeout
         )
-        body, request_id = await self._scope.send(request)
-        ids = body.get("insertedIds") if isinstance(body, Mapping) else None
-        if not isinstance(ids, list) or len(ids) != len(docs):
-            raise _unexpected(body, "insert", request_id)
+        body, response = await self._json(request)
+        ids = structured(body, response, Inserted, "the insertedIds of an insert").insertedIds
+        if len(ids) != len(docs):
+            raise ResponseValidationError(
+                f"{len(docs)} documents were inserted but the answer holds {len(ids)} ids",
+                status_code=response.status_code,
+                request_id=response.request_id,
+                body=body,
+            )
         return ids
+
+    def _update_body(self, update: Any, data: Any, *, replace: bool) -> dict[str, Any]:
+        """``{"data": ..., "replaceMode"?}``: the update as :func:`update_data` has it."""
+        if data is not None:
+            data = _as_document(data, "the update data")
+        elif replace and update is not None:
+            update = _as_document(update, "the replacement document")
+        encoded = encode_value(
+            update_data(update, data, replace=replace), self._scope.mode, "update"
+        )
+        return {"data": encoded, "replaceMode": True} if replace else {"data": encoded}
 
     async def _update(
         self,
         query: Mapping[str, Any] | None,
-        data: Mapping[str, Any],
+        update: Any,
+        data: Any,
         *,
         multi: bool,
         upsert: bool,
         replace: bool,
         timeout: Timeout,
     ) -> UpdateResult:
-        mode = self._scope.mode
         body: dict[str, Any] = {
-            "query": encode_value(query or {}, mode, "query"),
-            "data": encode_value(update_data(data, replace=replace), mode, "update"),
+            "query": encode_value(query or {}, self._scope.mode, "query"),
+            **self._update_body(update, data, replace=replace),
             "multi": multi,
             "upsert": upsert,
         }
-        if replace:
-            body["replaceMode"] = True
-        request = self._scope.request(
-            "PATCH", self._path + "/documents", json=body, timeout=timeout
-        )
-        result, request_id = await self._scope.send(request)
-        return _update_result(result, request_id)
+        request = self._request("PATCH", self._path + "/documents", json=body, timeout=timeout)
+        answer = await self._answer(request, UpdateAnswer, "an update's counts")
+        return answer.result()
 
     async def update_one(
         self,
         query: Mapping[str, Any] | None,
-        update: Mapping[str, Any],
+        update: Mapping[str, Any] | None = None,
         *,
+        data: Mapping[str, Any] | None = None,
         upsert: bool = False,
         timeout: Timeout = None,
     ) -> UpdateResult:
-        """Update the first document matching ``query``.
+        """Update the first document matching ``query``, with exactly one of:
 
-        ``update`` is an operator document (``{"$set": ..., "$inc": ...}``) or a plain
-        document, which is sent as ``{"$set": update}``.
+        * ``update``: an operator document (``{"$set": ..., "$inc": ...}``) your program
+          wrote, sent as it is; or a plain document without any ``$`` key, sent as
+          ``{"$set": update}``. Mixing the two is refused.
+        * ``data=``: plain fields to set, sent as ``{"$set": data}``, never read as
+          operators: a ``$`` key at any depth is refused. Pass values that come from
+          outside your program (a form, a request body) this way.
         """
         return await self._update(
-            query, update, multi=False, upsert=upsert, replace=False, timeout=timeout
+            query, update, data, multi=False, upsert=upsert, replace=False, timeout=timeout
         )
 
     async def update_many(
         self,
         query: Mapping[str, Any],
-        update: Mapping[str, Any],
+        update: Mapping[str, Any] | None = None,
         *,
+        data: Mapping[str, Any] | None = None,
         upsert: bool = False,
         timeout: Timeout = None,
     ) -> UpdateResult:
         """Update every document matching ``query``; an empty query is refused.
 
-        To really update all documents, match them explicitly, e.g.
-        ``{"_id": {"$exists": True}}``.
+        ``update`` and ``data`` are :meth:`update_one`'s. To really update all
+        documents, match them explicitly, e.g. ``{"_id": {"$exists": True}}``.
         """
-        if not query:
+        if is_empty_query(query):
             raise InvalidRequestError(
                 "update_many() with an empty query would update every document; "
                 'pass an explicit filter such as {"_id": {"$exists": True}}'
             )
         return await self._update(
-            query, update, multi=True, upsert=upsert, replace=False, timeout=timeout
+            query, update, data, multi=True, upsert=upsert, replace=False, timeout=timeout
         )
 
     async def replace_one(
@@ -456,17 +395,20 @@ class Collection(Generic[T]):
         upsert: bool = False,
         timeout: Timeout = None,
     ) -> UpdateResult:
-        """Replace the first document matching ``query`` with ``document`` (``_id`` kept)."""
-        doc = _as_document(document, "document")
+        """Replace the first document matching ``query`` with ``document`` (``_id`` kept).
+
+        The document is data: a ``$`` key at any depth is refused.
+        """
         return await self._update(
-            query, doc, multi=False, upsert=upsert, replace=True, timeout=timeout
+            query, document, None, multi=False, upsert=upsert, replace=True, timeout=timeout
         )
 
     async def update_by_id(
         self,
         doc_id: object,
-        update: Mapping[str, Any],
+        update: Mapping[str, Any] | None = None,
         *,
+        data: Any = None,
         upsert: bool = False,
         replace: bool = False,
         return_doc: bool = False,
@@ -474,40 +416,35 @@ class Collection(Generic[T]):
     ) -> UpdateResult:
         """Update (or with ``replace=True`` replace) the document ``doc_id``.
 
-        ``return_doc=True`` asks the server for the document after the update, in
-        :attr:`UpdateResult.doc` (decoded, and structured when :meth:`returns` was used).
+        ``update`` and ``data`` are :meth:`update_one`'s; a replacement is data, given
+        either way. ``return_doc=True`` asks the server for the document after the
+        update, in :attr:`UpdateResult.doc` (decoded, and structured when
+        :meth:`returns` was used).
         """
-        doc = _as_document(update, "update") if replace else update
-        body: dict[str, Any] = {
-            "data": encode_value(update_data(doc, replace=replace), self._scope.mode, "update"),
-            "upsert": upsert,
-        }
-        if replace:
-            body["replaceMode"] = True
+        body = {**self._update_body(update, data, replace=replace), "upsert": upsert}
         if return_doc:
             body["returnDoc"] = True
-        path = f"{self._path}/documents/{path_segment(doc_id, 'document id')}"
-        request = self._scope.request("PATCH", path, json=body, timeout=timeout)
-        result, request_id = await self._scope.send(request)
-        outcome = _update_result(result, request_id)
-        if outcome.doc is not None and self._model is not None:
-            outcome = attrs.evolve(outcome, doc=self._out(outcome.doc))
-        return outcome
+        path = f"{self._path}/documents/{id_segment(doc_id)}"
+        request = self._request("PATCH", path, json=body, timeout=timeout)
+        answer, response = await self._json(request)
+        result = structured(answer, response, UpdateAnswer, "an update's counts").result()
+        if result.doc is not None:
+            result = attrs.evolve(result, doc=self._document(result.doc, response))
+        return result
 
     async def _remove(
         self, query: Mapping[str, Any], *, multi: bool, timeout: Timeout
     ) -> DeleteResult:
-        if not query:
+        if is_empty_query(query):
             raise InvalidRequestError(
                 "a delete with an empty query would remove every document; pass a filter"
             )
         body = {"query": encode_value(query, self._scope.mode, "query"), "multi": multi}
         # POST, and not safe to repeat: a delete whose first try landed would report 0.
-        request = self._scope.request(
+        request = self._request(
             "POST", self._path + "/documents/remove", json=body, timeout=timeout
         )
-        result, request_id = await self._scope.send(request)
-        return _delete_result(result, request_id)
+        return await self._answer(request, DeleteResult, "a delete's count")
 
     async def delete_one(
         self, query: Mapping[str, Any], *, timeout: Timeout = None
@@ -523,7 +460,6 @@ class Collection(Generic[T]):
 
     async def delete_by_id(self, doc_id: object, *, timeout: Timeout = None) -> DeleteResult:
         """Delete the document ``doc_id``; ``deleted`` is 0 when there was none."""
-        path = f"{self._path}/documents/{path_segment(doc_id, 'document id')}"
-        request = self._scope.request("DELETE", path, timeout=timeout)
-        result, request_id = await self._scope.send(request)
-        return _delete_result(result, request_id)
+        path = f"{self._path}/documents/{id_segment(doc_id)}"
+        request = self._request("DELETE", path, timeout=timeout)
+        return await self._answer(request, DeleteResult, "a delete's count")

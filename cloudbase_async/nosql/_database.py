@@ -1,9 +1,9 @@
-"""The document database service: databases, collections and transactions."""
+"""The document database service: databases, collections, commands and transactions."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 
@@ -11,12 +11,14 @@ import anyio
 import attrs
 
 from .. import ejson
-from .._core.errors import ConflictError, InvalidRequestError
+from .._core.errors import ConflictError, InvalidRequestError, ResponseValidationError
+from .._core.service import Service
 from .._core.transport import Transport
 from .._core.types import Timeout
-from ._collection import Collection, Document, Scope, TransactionState, _unexpected
-from ._encoding import encode_value, path_segment
-from ._models import NoSQLPaths
+from ._collection import Collection, Document
+from ._encoding import encode_value, name_segment
+from ._models import Listing, NoSQLPaths, TransactionStarted, as_listing
+from ._service import DocumentService, Scope, TransactionState, structured
 
 __all__ = ["DEFAULT", "Database", "NoSQL", "Transaction"]
 
@@ -25,30 +27,14 @@ log: Final = logging.getLogger("cloudbase_async")
 #: The name of the default instance and of the default database, parentheses included.
 DEFAULT: Final = "(default)"
 
-_TRANSACTION_ID_KEYS: Final = ("transactionId", "transaction_id", "id")
 
-
-def _transaction_id(body: object, request_id: str | None) -> str:
-    """The id in a start-transaction answer (its shape is not documented)."""
-    candidates = [body]
-    if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping):
-        candidates.append(body["data"])
-    for candidate in candidates:
-        if isinstance(candidate, Mapping):
-            for key in _TRANSACTION_ID_KEYS:
-                value = candidate.get(key)
-                if isinstance(value, str) and value:
-                    return value
-    raise _unexpected(body, "start-transaction", request_id)
-
-
-class Database:
+class Database(DocumentService):
     """One database of one instance: collections, transactions, raw commands."""
 
-    __slots__ = ("_scope", "database", "instance")
+    __slots__ = ("database", "instance")
 
-    def __init__(self, scope: Scope, instance: str, database: str) -> None:
-        self._scope = scope
+    def __init__(self, transport: Transport, scope: Scope, instance: str, database: str) -> None:
+        super().__init__(transport, scope)
         self.instance = instance
         self.database = database
 
@@ -57,7 +43,7 @@ class Database:
 
     def collection(self, name: str) -> Collection[Document]:
         """The collection ``name`` (no request is made)."""
-        return Collection(self._scope, name)
+        return Collection[Document](self._transport, self._scope, name)
 
     async def create_collection(
         self, name: str, *, exist_ok: bool = False, timeout: Timeout = None
@@ -67,27 +53,50 @@ class Database:
         An existing collection raises :class:`~cloudbase_async.ConflictError`
         (``DATABASE_COLLECTION_ALREADY_EXIST``) unless ``exist_ok=True``.
         """
-        collection = Collection[Document](self._scope, name)  # validates the name first
-        request = self._scope.request(
+        collection = self.collection(name)  # checks the name before anything is sent
+        request = self._request(
             "POST", "/collections", json={"collectionName": name}, timeout=timeout
         )
         try:
-            await self._scope.send(request)
+            await self._json(request)
         except ConflictError as exc:
             if not (exist_ok and exc.code == "DATABASE_COLLECTION_ALREADY_EXIST"):
                 raise
         return collection
 
-    async def command(self, body: Mapping[str, Any], *, timeout: Timeout = None) -> Any:
-        """Run a raw database command (``POST /commands``); return the decoded answer.
+    async def commands(
+        self, commands: Sequence[Mapping[str, Any]], *, timeout: Timeout = None
+    ) -> list[Any]:
+        """Run MongoDB database commands in order (``POST /commands``, administrators
+        only); return one decoded result per command, in order.
 
-        ``body`` is sent as EJSON as given: the call's body is not publicly documented.
+        The body is ``{"commands": [<each command as EJSON>], "transactionId"?}`` and
+        the answer ``{"list": [...]}``, whose ``list[i]`` is the result of
+        ``commands[i]`` as the server gives it (the documentation shows a list of
+        documents: ``[{"cursor": {...}, "ok": 1}]``). Not retried: commands may write.
         """
-        data = encode_value(body, self._scope.mode, "command")
-        request = self._scope.request(
-            "POST", self._scope.paths.commands, json=data, timeout=timeout
-        )
-        result, _ = await self._scope.send(request)
+        if isinstance(commands, Mapping | str) or not commands:
+            raise InvalidRequestError("commands() takes a non-empty list of command mappings")
+        if not all(isinstance(command, Mapping) for command in commands):
+            raise InvalidRequestError("each command is a mapping, such as {'ping': 1}")
+        body = {"commands": encode_value(list(commands), self._scope.mode, "commands")}
+        request = self._request("POST", self._scope.paths.commands, json=body, timeout=timeout)
+        answer, response = await self._json(request)
+        results = structured(as_listing(answer), response, Listing, "command results").items
+        if len(results) != len(commands):
+            raise ResponseValidationError(
+                f"{len(commands)} commands were run but the answer holds {len(results)} results",
+                status_code=response.status_code,
+                request_id=response.request_id,
+                body=answer,
+            )
+        return results
+
+    async def command(self, command: Mapping[str, Any], *, timeout: Timeout = None) -> Any:
+        """Run one database command: :meth:`commands` with a list of one; its result."""
+        if not isinstance(command, Mapping):
+            raise InvalidRequestError("a command is a mapping, such as {'ping': 1}")
+        (result,) = await self.commands([command], timeout=timeout)
         return result
 
     def transaction(
@@ -103,30 +112,40 @@ class Database:
         bounded by ``rollback_timeout`` seconds). ``options`` go into the start call's
         body as they are.
         """
-        return Transaction(self._scope, options=options, rollback_timeout=rollback_timeout)
+        return Transaction(
+            self._transport,
+            self._scope,
+            names=(self.instance, self.database),
+            options=options,
+            rollback_timeout=rollback_timeout,
+        )
 
 
-class Transaction:
+class Transaction(DocumentService):
     """An open transaction; use it as an async context manager.
 
     Inside the block, ``tx.collection(name)`` gives collections whose every call
-    carries ``transactionId``. A transaction that conflicts with another write fails
-    with :class:`~cloudbase_async.ConflictError` (``DATABASE_TRANSACTION_CONFLICT``):
-    run the whole block again if that is what your code wants.
+    carries ``transactionId``, and ``tx.commands(...)``/``tx.command(...)`` run
+    commands in it. A transaction that conflicts with another write fails with
+    :class:`~cloudbase_async.ConflictError` (``DATABASE_TRANSACTION_CONFLICT``): run
+    the whole block again if that is what your code wants.
     """
 
-    __slots__ = ("_options", "_rollback_timeout", "_scope", "_state")
+    __slots__ = ("_names", "_options", "_rollback_timeout", "_state")
 
     def __init__(
         self,
+        transport: Transport,
         scope: Scope,
         *,
+        names: tuple[str, str],
         options: Mapping[str, Any] | None,
         rollback_timeout: float,
     ) -> None:
         if scope.transaction is not None:
             raise InvalidRequestError("transactions do not nest")
-        self._scope = scope
+        super().__init__(transport, scope)
+        self._names = names  # (instance, database)
         self._options = dict(options or {})
         self._rollback_timeout = rollback_timeout
         self._state: TransactionState | None = None
@@ -150,29 +169,43 @@ class Transaction:
             raise InvalidRequestError("the transaction has not started: use `async with`")
         return self._state
 
+    def _joined(self) -> Database:
+        """The database, with every call joining this transaction."""
+        return Database(self._transport, self._scope.joined(self._started()), *self._names)
+
     def collection(self, name: str) -> Collection[Document]:
         """The collection ``name`` inside this transaction."""
-        scope = attrs.evolve(self._scope, transaction=self._started())
-        return Collection(scope, name)
+        return self._joined().collection(name)
+
+    async def commands(
+        self, commands: Sequence[Mapping[str, Any]], *, timeout: Timeout = None
+    ) -> list[Any]:
+        """Run database commands inside this transaction (see :meth:`Database.commands`)."""
+        return await self._joined().commands(commands, timeout=timeout)
+
+    async def command(self, command: Mapping[str, Any], *, timeout: Timeout = None) -> Any:
+        """Run one database command inside this transaction."""
+        return await self._joined().command(command, timeout=timeout)
 
     async def start(self) -> Transaction:
         """Start the transaction (``async with`` does this); returns ``self``."""
         if self._state is not None:
             raise InvalidRequestError("a transaction starts only once")
-        request = self._scope.request(
-            "POST", self._scope.paths.transactions, json=dict(self._options)
+        request = self._request("POST", self._scope.paths.transactions, json=self._options)
+        started = await self._answer(
+            request, TransactionStarted, "a start-transaction answer with a transactionId"
         )
-        body, request_id = await self._scope.send(request)
-        self._state = TransactionState(_transaction_id(body, request_id))
+        assert started.found is not None  # the model refuses an answer without one
+        self._state = TransactionState(started.found)
         return self
 
     async def _end(self, path_template: str, timeout: Timeout) -> None:
         state = self._started()
-        path = path_template.format(transaction_id=path_segment(state.id, "transaction id"))
+        path = path_template.format(transaction_id=name_segment(state.id, "transaction id"))
         # The database scope: the id travels in the path, not again in the body.
-        request = self._scope.request("POST", path, json={}, timeout=timeout)
+        request = self._request("POST", path, json={}, timeout=timeout)
         try:
-            await self._scope.send(request)
+            await self._json(request)
         except BaseException:
             state.status = "failed"
             raise
@@ -246,7 +279,7 @@ class _Settings:
     paths: NoSQLPaths = attrs.field(factory=NoSQLPaths)
 
 
-class NoSQL:
+class NoSQL(Service):
     """The document database (``cb.nosql``).
 
     ``cb.nosql.collection(name)`` uses the default instance and database (both named
@@ -256,7 +289,7 @@ class NoSQL:
     keeps every number's BSON type; ``with_options(mode="relaxed")`` sends Relaxed.
     """
 
-    __slots__ = ("_default", "_settings", "_transport")
+    __slots__ = ("_default", "_settings")
 
     def __init__(
         self,
@@ -267,7 +300,7 @@ class NoSQL:
     ) -> None:
         if mode not in ("strict", "relaxed"):
             raise InvalidRequestError(f"mode is 'strict' or 'relaxed', got {mode!r}")
-        self._transport = transport
+        super().__init__(transport)
         self._settings = _Settings(mode=mode, paths=paths or NoSQLPaths())
         self._default = self.database()
 
@@ -287,11 +320,11 @@ class NoSQL:
     def database(self, *, instance: str = DEFAULT, database: str = DEFAULT) -> Database:
         """The database ``database`` of the instance ``instance`` (no request is made)."""
         base = (
-            f"/instances/{path_segment(instance, 'instance')}"
-            f"/databases/{path_segment(database, 'database')}"
+            f"/instances/{name_segment(instance, 'instance')}"
+            f"/databases/{name_segment(database, 'database')}"
         )
-        scope = Scope(self._transport, base, self._settings.mode, self._settings.paths)
-        return Database(scope, instance, database)
+        scope = Scope(base, self._settings.mode, self._settings.paths)
+        return Database(self._transport, scope, instance, database)
 
     def collection(self, name: str) -> Collection[Document]:
         """The collection ``name`` of the default database."""
@@ -309,6 +342,12 @@ class NoSQL:
         """A transaction on the default database (see :meth:`Database.transaction`)."""
         return self._default.transaction(options=options, rollback_timeout=rollback_timeout)
 
-    async def command(self, body: Mapping[str, Any], *, timeout: Timeout = None) -> Any:
-        """A raw command on the default database (see :meth:`Database.command`)."""
-        return await self._default.command(body, timeout=timeout)
+    async def commands(
+        self, commands: Sequence[Mapping[str, Any]], *, timeout: Timeout = None
+    ) -> list[Any]:
+        """Database commands on the default database (see :meth:`Database.commands`)."""
+        return await self._default.commands(commands, timeout=timeout)
+
+    async def command(self, command: Mapping[str, Any], *, timeout: Timeout = None) -> Any:
+        """One database command on the default database (see :meth:`Database.command`)."""
+        return await self._default.command(command, timeout=timeout)

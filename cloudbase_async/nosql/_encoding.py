@@ -1,23 +1,37 @@
-"""Pure functions turning collection-call arguments into query strings and bodies."""
+"""Pure functions turning collection-call arguments into path segments, query strings
+and bodies, and the rules that keep a caller's data from being read as code.
+
+**Data and code.** Queries, operator updates (``{"$set": ..., "$inc": ...}``) and
+pipelines are *code*: their ``$`` keys are operators. Documents (inserted, replacing,
+or given as a plain update) are *data*. The server reads a ``$`` key in data as code
+too: at the top of an update as an operator, anywhere as an EJSON type wrapper
+(``{"$oid": ...}`` becomes an ObjectId). So a document holding a ``$`` key at any depth
+is refused with :class:`~cloudbase_async.InvalidRequestError` before sending: a key that
+came from a user (a form, a request body) can never turn an insert into something else
+or a plain update into ``$unset``. Python values carry the types (``ObjectId``,
+``datetime``...); :func:`update_data` says which argument is which.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
-from urllib.parse import quote
 
 from .. import ejson
 from .._core.errors import InvalidRequestError
+from .._core.paths import segment
 
 __all__ = [
     "Order",
     "Projection",
+    "check_data",
     "encode_order",
     "encode_projection",
     "encode_value",
+    "id_segment",
     "is_empty_query",
-    "path_segment",
+    "name_segment",
     "query_text",
     "update_data",
 ]
@@ -28,21 +42,36 @@ Order: TypeAlias = Sequence[tuple[str, str] | str]
 Projection: TypeAlias = Mapping[str, Any] | Sequence[str]
 
 _DIRECTIONS: Final = frozenset({"asc", "desc"})
-# Characters left as they are in a path segment: unreserved, plus the parentheses of
-# "(default)", which the gateway expects literally.
+# Sent as they are in a path segment, besides the unreserved characters: the
+# parentheses of "(default)", which the gateway expects literally.
 _PATH_SAFE: Final = "()"
+# Top-level query keys that match every document: a query of only these is empty.
+_NO_FILTER_KEYS: Final = frozenset({"$comment"})
 
 
 def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def path_segment(value: object, what: str) -> str:
-    """One URL path segment (a collection name, a document id) percent-encoded."""
-    text = str(value) if isinstance(value, ejson.ObjectId) else value
-    if not isinstance(text, str) or not text:
-        raise InvalidRequestError(f"{what} must be a non-empty string, got {value!r}")
-    return quote(text, safe=_PATH_SAFE)
+# ---------------------------------------------------------------------------- paths
+
+
+def name_segment(name: str, what: str) -> str:
+    """An instance, database or collection name as one path segment (``.``, ``..``,
+    empty and control characters refused)."""
+    return segment(name, what, safe=_PATH_SAFE)
+
+
+def id_segment(doc_id: object) -> str:
+    """A document id (a string or an :class:`~cloudbase_async.ObjectId`) as one segment."""
+    if isinstance(doc_id, ejson.ObjectId):
+        return doc_id.hex
+    if not isinstance(doc_id, str):
+        raise InvalidRequestError(f"document id must be a string or an ObjectId, got {doc_id!r}")
+    return segment(doc_id, "document id", safe=_PATH_SAFE)
+
+
+# --------------------------------------------------------------------------- values
 
 
 def encode_value(value: object, mode: ejson.Mode, what: str) -> Any:
@@ -59,7 +88,8 @@ def query_text(query: Mapping[str, Any] | None, mode: ejson.Mode) -> str:
 
 
 def is_empty_query(query: Mapping[str, Any] | None) -> bool:
-    return not query
+    """Whether ``query`` matches every document: none, ``{}``, or only a ``$comment``."""
+    return not query or query.keys() <= _NO_FILTER_KEYS
 
 
 def encode_order(order: Order) -> str:
@@ -89,27 +119,73 @@ def encode_projection(projection: Projection) -> str:
         raise InvalidRequestError(f"projection: {exc}") from exc
 
 
-def _operator_keys(keys: Iterable[str]) -> tuple[bool, bool]:
-    keys = list(keys)
-    operators = [key.startswith("$") for key in keys]
-    return any(operators), all(operators)
+# ----------------------------------------------------------------------- data rules
 
 
-def update_data(update: Mapping[str, Any], *, replace: bool) -> Mapping[str, Any]:
-    """The ``data`` of an update: operator documents as given, plain ones under ``$set``.
+def _dollar_key(value: object) -> str | None:
+    """The first key starting with ``$`` at any depth of ``value``, or ``None``.
 
-    The API wraps a plain document in ``$set`` itself; doing it here makes the meaning
-    explicit and the same against any server. A replacement must be a plain document.
+    Depth first with an explicit stack: no recursion, and a value nested too deeply
+    (or containing itself) stops at the depth EJSON encoding refuses anyway.
     """
-    if not isinstance(update, Mapping) or not update:
-        raise InvalidRequestError("the update document must be a non-empty mapping")
-    some, every = _operator_keys(update)
-    if replace:
-        if some:
-            raise InvalidRequestError("a replacement document cannot hold $ operators")
-        return update
-    if some and not every:
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > ejson.MAX_DEPTH:
+            raise InvalidRequestError(
+                f"the document nests arrays and objects deeper than {ejson.MAX_DEPTH} levels"
+            )
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if isinstance(key, str) and key.startswith("$"):
+                    return key
+                stack.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def check_data(document: Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """``document`` if it holds no ``$`` key at any depth, else :class:`InvalidRequestError`
+    (see the module's docstring for why)."""
+    if not isinstance(document, Mapping) or not document:
+        raise InvalidRequestError(f"{what} must be a non-empty mapping")
+    key = _dollar_key(document)
+    if key is not None:
         raise InvalidRequestError(
-            "an update mixes $ operators and plain fields; put the fields under '$set'"
+            f"{what} holds the key {key!r}: a '$' key in data would be read as an operator "
+            "or an EJSON type, not stored. Store types as Python values (ObjectId, "
+            "datetime...); write operators in an update document of your own."
         )
-    return update if every else {"$set": update}
+    return document
+
+
+def update_data(
+    update: Mapping[str, Any] | None, data: Mapping[str, Any] | None, *, replace: bool
+) -> Mapping[str, Any]:
+    """The ``data`` field of an update call.
+
+    * ``data`` (data, never code): checked by :func:`check_data`, sent as
+      ``{"$set": data}``, or as it is for a replacement;
+    * ``update`` (code the program wrote): an operator document, sent as it is; or one
+      without any ``$`` key, which is data and sent like ``data``. Mixing operators and
+      plain fields is refused. A replacement is always data.
+    """
+    if (update is None) == (data is None):
+        raise InvalidRequestError("pass an update document or data=, exactly one of them")
+    if data is None:
+        assert update is not None
+        if not isinstance(update, Mapping) or not update:
+            raise InvalidRequestError("the update document must be a non-empty mapping")
+        operators = [isinstance(key, str) and key.startswith("$") for key in update]
+        if any(operators) and not replace:
+            if not all(operators):
+                raise InvalidRequestError(
+                    "an update mixes $ operators and plain fields; put the fields under '$set'"
+                )
+            return update
+        if any(operators):
+            raise InvalidRequestError("a replacement document cannot hold $ operators")
+        data = update
+    checked = check_data(data, "the replacement document" if replace else "the update data")
+    return checked if replace else {"$set": checked}
