@@ -6,8 +6,8 @@ Results are frozen attrs classes built by the one converter
 model does not declare is kept in its ``extra``, and an item of the wrong shape is a
 :class:`~cloudbase_async.ResponseValidationError`.
 
-Signed URLs are bearer credentials for as long as they live, so no repr shows their
-query string.
+Signed URLs are bearer credentials for as long as they live, so no repr or error
+message shows their signature.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ def _wire_names(cls: type[Any]) -> tuple[Mapping[str, str], frozenset[str]]:
 def structure_item(cls: type[T], item: Mapping[str, Any], response: Response, **ours: Any) -> T:
     """``cls`` built from one answer item of ``response``.
 
-    Wire names become field names; the other keys go to ``extra``, except one spelled
-    like a field this side fills (``key``, ``exception``...), which is not the server's
-    to set. ``request_id`` is the item's own ``requestId``, else the call's. ``ours``
-    are values this side supplies.
+    JSON names become field names and unknown keys go to ``extra``; a key spelled like
+    a field name rather than its JSON name (``cloud_id``, ``key``, ``extra``) is
+    ignored: those are this side's to fill. ``request_id`` is the item's own
+    ``requestId``, else the call's; ``ours`` are values this side supplies.
     """
     names, fields = _wire_names(cls)
     data: dict[str, Any] = {}
