@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,22 @@ import respx
 
 from cloudbase_async import (
     APIConnectionError,
-    APIError,
+    BatchResult,
     CloudBase,
     ConfigurationError,
     CopiedObject,
+    DeletedObject,
     DownloadUrl,
     InternalServerError,
     InvalidRequestError,
     ItemError,
     NotFoundError,
     PermissionDeniedError,
+    ResponseValidationError,
     StorageBatchError,
+    StreamClosedError,
+    StreamInterruptedError,
+    UploadResult,
 )
 from cloudbase_async.storage import (
     guess_content_type,
@@ -86,12 +92,16 @@ def cloud_ids(n: int) -> list[str]:
     return [f"cloud://env-1.b/f{i}.txt" for i in range(n)]
 
 
+def url_of(cloud_id: str) -> str:
+    return f"{COS}/{cloud_id.rpartition('/')[2]}?sign=x"
+
+
 def download_answer(request: httpx.Request) -> httpx.Response:
     items = json.loads(request.content)
     return httpx.Response(
         200,
         json=[
-            {"cloudObjectId": it["cloudObjectId"], "downloadUrl": "u:" + it["cloudObjectId"]}
+            {"cloudObjectId": it["cloudObjectId"], "downloadUrl": url_of(it["cloudObjectId"])}
             if not it["cloudObjectId"].endswith("7.txt")
             else {"code": "OBJECT_NOT_EXIST", "message": "Object not exist."}
             for it in items
@@ -261,6 +271,86 @@ async def test_an_upload_info_item_error_raises_before_any_put(mock: respx.MockR
     assert put.call_count == 0
 
 
+def _all_text(error: BaseException) -> str:
+    """Everything an error could show: message, repr, body, the whole traceback."""
+    shown = "".join(traceback.format_exception(error))
+    return f"{error}{error!r}{getattr(error, 'body', '')!r}{shown}"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"uploadUrl": None}, {"cloudObjectId": ""}, {"uploadUrl": ["not", "a", "url"]}],
+    ids=["no-url", "empty-id", "bad-url"],
+)
+async def test_a_malformed_upload_info_never_shows_the_signature(
+    mock: respx.MockRouter, change: dict[str, Any]
+) -> None:
+    item = {**INFO, **change}
+    item = {k: v for k, v in item.items() if v is not None}
+    mock.post(f"{GW}/get-objects-upload-info").mock(return_value=httpx.Response(200, json=[item]))
+    put = mock.put(url__startswith=COS)
+    async with client() as cb:
+        with pytest.raises((ResponseValidationError, InvalidRequestError)) as caught:
+            await cb.storage.upload("a/b.png", b"x")
+    shown = _all_text(caught.value)
+    for secret in (INFO["authorization"], INFO["token"], "q-signature=abc"):
+        assert secret not in shown
+    assert put.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"token": 12345}, {"authorization": "sig\r\nX-Evil: 1"}, {"token": ["a"]}],
+    ids=["number", "line-break", "list"],
+)
+async def test_an_unsendable_signature_is_the_servers_error_and_not_shown(
+    mock: respx.MockRouter, change: dict[str, Any]
+) -> None:
+    info_route(mock, **change)
+    put = mock.put(url__startswith=COS)
+    async with client() as cb:
+        with pytest.raises(ResponseValidationError, match="signature") as caught:
+            await cb.storage.upload("a/b.png", b"x")
+    shown = _all_text(caught.value)
+    assert "12345" not in shown
+    assert "X-Evil" not in shown
+    assert INFO["authorization"] not in shown
+    assert put.call_count == 0
+
+
+async def test_a_list_of_the_wrong_length_hides_the_signature(mock: respx.MockRouter) -> None:
+    mock.post(f"{GW}/get-objects-upload-info").mock(
+        return_value=httpx.Response(200, json=[INFO, INFO])
+    )
+    async with client() as cb:
+        with pytest.raises(ResponseValidationError, match="2 items for 1") as caught:
+            await cb.storage.upload("a/b.png", b"x")
+    shown = _all_text(caught.value)
+    assert INFO["token"] not in shown
+    assert INFO["authorization"] not in shown
+    assert caught.value.body[0]["cloudObjectId"] == INFO["cloudObjectId"]  # the rest is kept
+
+
+def test_reprs_never_show_signed_urls() -> None:
+    signed = f"{COS}/a.png?q-sign-algorithm=sha1&q-signature=s3cr3t&x-cos-security-token=t0k3n"
+    url = DownloadUrl("cloud://env-1.b/a.png", signed, signed, request_id="r")
+    uploaded = UploadResult(
+        cloud_id="cloud://env-1.b/a.png",
+        cloud_path="a.png",
+        download_url=f"{COS}/a.png?sign=s3cr3t",
+        download_url_encoded=None,
+        size=1,
+        etag=None,
+        request_id="r",
+    )
+    batch = BatchResult((url,))
+    for shown in (repr(url), repr(uploaded), repr(batch), str(batch)):
+        assert "s3cr3t" not in shown
+        assert "t0k3n" not in shown
+        assert "cloud://env-1.b/a.png" in shown  # what the object is stays visible
+    assert url.download_url == signed  # the value itself is intact
+
+
 @pytest.mark.parametrize(
     "source",
     [io.StringIO("text"), 12345, ["a", "list"]],
@@ -305,11 +395,50 @@ def test_valid_cloud_paths(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "cloud_id", ["a/b.txt", "cloud://", "cloud://env.bucket", "cloud://env.bucket/", "https://x/y"]
+    "cloud_id",
+    [
+        "a/b.txt",
+        "cloud://",
+        "cloud://env.bucket",
+        "cloud://env.bucket/",
+        "https://x/y",
+        "cloud://env.bucket/../x",
+        "cloud://env.bucket/a/./b",
+        "cloud://env.bucket/a/..",
+        "cloud://../x",
+        "cloud://env.bucket//x",
+        "cloud://env.bucket/a\rb",
+    ],
 )
 def test_invalid_cloud_ids(cloud_id: str) -> None:
     with pytest.raises(InvalidRequestError):
         validate_cloud_id(cloud_id)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda cb: cb.storage.get_download_urls(["cloud://env-1.b/a/../b"]),
+        lambda cb: cb.storage.delete(["cloud://env-1.b/.."]),
+        lambda cb: cb.storage.copy("cloud://env-1.b/./a", "b.txt"),
+        lambda cb: cb.storage.copy("a.txt", "x/../b.txt"),
+        lambda cb: cb.storage.download("cloud://env-1.b/../f", "out"),
+        lambda cb: cb.storage.upload("a/../b.txt", b"x"),
+    ],
+    ids=["urls", "delete", "copy-src", "copy-dst", "download", "upload"],
+)
+async def test_dot_segments_are_refused_before_sending(call: Any) -> None:
+    async with client() as cb:
+        with respx.mock, pytest.raises(InvalidRequestError, match="must not be"):
+            await call(cb)
+
+
+def test_stream_refuses_a_dot_segment_and_a_bad_chunk_size() -> None:
+    cb = client()
+    with pytest.raises(InvalidRequestError):
+        cb.storage.stream("cloud://env-1.b/../x")
+    with pytest.raises(InvalidRequestError, match="chunk_size"):
+        cb.storage.stream("cloud://env-1.b/x", chunk_size=-1)
 
 
 def test_content_type_guess_is_table_based() -> None:
@@ -346,9 +475,9 @@ async def test_download_urls_are_batched_by_50_in_order_with_max_age(
     assert isinstance(failed[0].to_exception(), NotFoundError)
     first = result[0]
     assert first == DownloadUrl(
-        cloud_id=ids[0], download_url="u:" + ids[0], download_url_encoded=None, request_id="r50"
+        cloud_id=ids[0], download_url=url_of(ids[0]), download_url_encoded=None, request_id="r50"
     )
-    assert result[119] == DownloadUrl(ids[119], "u:" + ids[119], None, request_id="r20")
+    assert result[119] == DownloadUrl(ids[119], url_of(ids[119]), None, request_id="r20")
     assert not result.ok
     with pytest.raises(StorageBatchError, match="12 of 120 items failed") as caught:
         result.raise_for_errors()
@@ -431,8 +560,71 @@ async def test_a_malformed_batch_answer_raises(mock: respx.MockRouter, answer: A
         return_value=httpx.Response(200, content=json.dumps(answer).encode() if answer else b"")
     )
     async with client() as cb:
-        with pytest.raises(APIError, match="expected a list of as many objects"):
+        with pytest.raises(ResponseValidationError, match="expected a list of as many objects"):
             await cb.storage.delete(cloud_ids(2))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"downloadUrl": f"{COS}/a?sign=s3cr3t"},
+        {"cloudObjectId": "", "downloadUrl": f"{COS}/a?sign=s3cr3t"},
+        {"cloudObjectId": "x", "downloadUrlEncoded": f"{COS}/a?sign=s3cr3t"},
+        {"cloudObjectId": "x", "downloadUrl": "/relative"},
+        {"cloudObjectId": "x", "downloadUrl": {"not": "a url"}},
+    ],
+    ids=["no-id", "empty-id", "no-url", "relative-url", "object-url"],
+)
+async def test_an_item_of_the_wrong_shape_raises(mock: respx.MockRouter, item: Any) -> None:
+    mock.post(f"{GW}/get-objects-download-info").mock(
+        return_value=httpx.Response(200, json=[item], headers={"X-Request-Id": "r-bad"})
+    )
+    async with client() as cb:
+        with pytest.raises(ResponseValidationError) as caught:
+            await cb.storage.get_download_urls(cloud_ids(1))
+    assert caught.value.request_id == "r-bad"
+    assert "s3cr3t" not in _all_text(caught.value)
+
+
+async def test_items_keep_unknown_keys_and_their_own_request_id(mock: respx.MockRouter) -> None:
+    mock.post(f"{GW}/delete-objects").mock(
+        return_value=httpx.Response(
+            200,
+            json=[
+                {"cloudObjectId": cloud_ids(2)[0], "requestId": "own", "size": 3},
+                {"code": "OBJECT_NOT_EXIST", "message": "gone", "cloudObjectId": "x", "key": "k"},
+            ],
+            headers={"X-Request-Id": "r-call"},
+        )
+    )
+    async with client() as cb:
+        result = await cb.storage.delete(cloud_ids(2))
+    deleted, error = result
+    assert deleted == DeletedObject(cloud_ids(2)[0], request_id="own", extra={"size": 3})
+    # The server does not get to set what this side fills (the item's key).
+    assert error == ItemError(
+        key=cloud_ids(2)[1],
+        code="OBJECT_NOT_EXIST",
+        message="gone",
+        request_id="r-call",
+        extra={"cloudObjectId": "x"},
+    )
+
+
+async def test_a_malformed_later_chunk_keeps_the_earlier_results(
+    mock: respx.MockRouter,
+) -> None:
+    mock.post(f"{GW}/delete-objects").mock(
+        side_effect=[
+            httpx.Response(200, json=[{"cloudObjectId": i} for i in cloud_ids(2)]),
+            httpx.Response(200, json=[{"cloudObjectId": "only one"}]),
+        ]
+    )
+    async with client() as cb:
+        result = await cb.storage.with_options(batch_size=2).delete(cloud_ids(4))
+    assert [item.cloud_id for item in result.succeeded] == cloud_ids(2)
+    assert [e.key for e in result.failed] == cloud_ids(4)[2:]
+    assert all(isinstance(e.exception, ResponseValidationError) for e in result.failed)
 
 
 async def test_an_error_object_with_200_raises_the_mapped_error(mock: respx.MockRouter) -> None:
@@ -503,8 +695,10 @@ async def test_stream_gets_the_url_without_credentials(mock: respx.MockRouter) -
             chunks = [chunk async for chunk in body]
             assert (body.size, body.content_type) == (10, "text/plain")
             assert (body.request_id, body.download_url) == ("r-dl", f"{COS}/f.txt?sign=abc")
-        with pytest.raises(RuntimeError, match="async with"):
+        with pytest.raises(StreamClosedError, match="async with"):
             cb.storage.stream("cloud://env-1.b/f.txt").__aiter__()
+        with pytest.raises(StreamClosedError, match="closed"):
+            await body.__anext__()
     assert chunks == [b"0123", b"4567", b"89"]
     sent = get.calls.last.request
     assert sent.url.params["sign"] == "abc"
@@ -520,7 +714,7 @@ async def test_a_broken_download_leaves_the_target_untouched(
     target = tmp_path / "f.txt"
     target.write_bytes(b"previous")
     async with client() as cb:
-        with pytest.raises(APIConnectionError, match="broke after 10 bytes"):
+        with pytest.raises(StreamInterruptedError, match="broke after 10 bytes"):
             await cb.storage.with_options(chunk_size=5).download("cloud://env-1.b/f.txt", target)
     assert target.read_bytes() == b"previous"
     assert listing(tmp_path) == ["f.txt"]
