@@ -15,8 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from cloudbase_async import ejson
 from cloudbase_async.ejson import Binary, Int64, ObjectId, Regex

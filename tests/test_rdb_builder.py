@@ -10,8 +10,7 @@ import pytest
 
 from cloudbase_async import CloudBase, InvalidRequestError
 from cloudbase_async._core.transport import UNSET, Request
-from cloudbase_async.rdb import Rdb
-from cloudbase_async.rdb import filters as f
+from cloudbase_async.rdb import Rdb, filters as f
 from cloudbase_async.rdb._builder import QueryBuilder
 
 

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from cloudbase_async import InvalidRequestError
-from cloudbase_async.rdb import filters as f
-from cloudbase_async.rdb import parse_content_range
+from cloudbase_async.rdb import filters as f, parse_content_range
 from cloudbase_async.rdb._encode import (
     clean_columns,
     format_array,

@@ -9,8 +9,7 @@ import anyio
 import httpx
 import pytest
 import respx
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cloudbase_async import (
     APITimeoutError,

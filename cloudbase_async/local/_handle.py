@@ -17,12 +17,14 @@ import anyio.to_thread
 from starlette.types import ASGIApp
 
 from ..auth import normalize_phone_number
-from . import ai as ai_service
-from . import auth as auth_service
-from . import cloudrun as cloudrun_service
-from . import functions as functions_service
-from . import nosql as nosql_service
-from . import storage as storage_service
+from . import (
+    ai as ai_service,
+    auth as auth_service,
+    cloudrun as cloudrun_service,
+    functions as functions_service,
+    nosql as nosql_service,
+    storage as storage_service,
+)
 from ._app import Mounted, build_app
 from ._faults import Faults
 from ._identity import Identity, Keys, TokenSigner

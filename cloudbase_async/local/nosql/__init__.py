@@ -5,8 +5,7 @@
 ``/v1/database/instances/{instance}/databases/{database}/...``.
 """
 
-from ._commands import SUPPORTED as SUPPORTED_COMMANDS
-from ._commands import run_command
+from ._commands import SUPPORTED as SUPPORTED_COMMANDS, run_command
 from ._engine import DEFAULT, MAX_LIMIT, NoSQLEngine, Page, Scope, UpdateOutcome
 from ._errors import STATUS, NoSQLError
 from ._routes import routes
