@@ -147,8 +147,9 @@ class Functions(Service):
     ) -> FunctionResult:
         """Run the event function ``name`` with ``data`` (JSON; ``None`` sends ``{}``).
 
-        :param qualifier: the version to run (``X-Qualifier``); default: the gateway's
-            traffic rules.
+        :param qualifier: the version to run, sent as ``X-Qualifier`` (named by the API
+            reference; unconfirmed, since no official SDK sends a version over the
+            gateway); default: the gateway's traffic rules.
         :param timeout: seconds (or ``httpx.Timeout``) for this call.
         :param retry_safe: allow retries (5xx, 429, lost connections) after the request
             may have reached the function. Only for functions that are safe to run twice.

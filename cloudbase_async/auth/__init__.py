@@ -20,6 +20,7 @@ from ._phone import normalize_phone_number
 from ._service import Auth, OtpSignIn
 from ._session import DEFAULT_REFRESH_MARGIN, SessionManager
 from ._store import FileStore, MemoryStore, SessionStore
+from ._ticket import TicketCredentials, create_ticket
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -37,6 +38,7 @@ __all__ = [
     "SessionStore",
     "Subscription",
     "SudoToken",
+    "TicketCredentials",
     "TokenInfo",
     "User",
     "UserGroup",
@@ -44,5 +46,6 @@ __all__ = [
     "Verification",
     "VerificationTarget",
     "VerificationToken",
+    "create_ticket",
     "normalize_phone_number",
 ]
