@@ -77,7 +77,7 @@ Problems = Iterator[str]
 def describe(value: object) -> str:
     """A short JSON-flavoured description of a decoded value, for a model to read."""
     kind = _json_type(value)
-    if kind in ("array", "object"):
+    if kind in ("null", "array", "object"):
         return kind
     text = json.dumps(value, ensure_ascii=False)
     return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
