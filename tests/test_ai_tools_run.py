@@ -365,9 +365,17 @@ async def test_a_raising_tool_reports_or_raises(
     with pytest.raises(ToolExecutionError):  # the run stays failed
         await raising.get_final_completion()
 
+    cloudbase_local.ai.script(ToolCall("explode", {"city": "Atlantis"}))
+    async with run_tools(cloudbase, [explode], on_tool_error="raise") as inside:
+        assert isinstance(await inside.__anext__(), ToolCallStarted)
+        for _ in range(2):  # read again inside the block: the same failure
+            with pytest.raises(ToolExecutionError):
+                await inside.__anext__()
+
     def polite(error: ToolError) -> str:
         return f"The tool {error.tool} is unavailable."
 
+    cloudbase_local.ai.script(ToolCall("explode", {"city": "Atlantis"}), "Never mind.")
     custom = run_tools(cloudbase, [explode], on_tool_error=polite)
     await events_of(custom)
     assert custom.messages[2]["content"] == "The tool explode is unavailable."

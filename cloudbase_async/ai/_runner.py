@@ -209,13 +209,13 @@ class ToolRun:
                 raise StopAsyncIteration
             try:
                 await self._advance()
-            except Exception as exc:
+            except Exception as exc:  # the run failed: later reads raise it again
                 self._done, self._failure = True, exc
-                await self.aclose()
+                await self._close_stream()
                 raise
             except BaseException:  # a cancellation: whatever was half done is dropped
                 self._interrupted = True
-                await self.aclose()
+                await self._close_stream()
                 raise
         return events.popleft()
 
@@ -230,13 +230,14 @@ class ToolRun:
             await stream.__aenter__()
             self._stream = stream
         else:
+            assert self._completion is not None  # max_steps >= 1 steps ended
             raise MaxStepsExceededError(
                 f"The model still asked for tools after max_steps={self._max_steps} steps: "
                 "raise max_steps, or continue with run_tools(messages=error.messages, ...).",
                 messages=list(self._messages),
                 steps=self._steps,
                 usage=self._usage,
-                completion=self._completion or ChatCompletion(),
+                completion=self._completion,
             )
 
     async def _read(self) -> None:
