@@ -419,9 +419,11 @@ def tool(
         function then gets the decoded JSON object's keys as keyword arguments, as
         decoded (not checked against the schema, not structured).
 
-    Without ``parameters``, each parameter needs a type hint (see
-    :mod:`cloudbase_async.ai` for the supported types; ``Annotated[T, "text"]`` or
-    ``Annotated[T, Param("text", minimum=1)]`` describe it). Parameters without a
+    Without ``parameters``, each parameter needs a type hint: ``str``, ``int``,
+    ``float``, ``bool``, ``Literal``, ``Enum``, lists, ``dict[str, ...]``, unions with
+    ``None``, attrs classes, ``datetime``, ``UUID``, ``Decimal`` (the README's "Tool
+    runs" has the table); ``Annotated[T, "text"]`` or ``Annotated[T, Param("text",
+    minimum=1)]`` describe it. Parameters without a
     default are required; ``*args``, ``**kwargs`` and positional-only parameters are
     refused. To give a tool context (a client, the current user), bind it with
     ``functools.partial`` and pass ``name=``.
