@@ -19,9 +19,12 @@ import pytest
 
 from cloudbase_async import CloudBase, CloudBaseError, InvalidRequestError
 from cloudbase_async.ai import (
+    ChatCompletionMessage,
+    FunctionCall,
     Param,
     Tool,
     ToolArgumentsError,
+    ToolCall,
     ToolDefinitionError,
     ToolError,
     ToolExecutionError,
@@ -29,7 +32,7 @@ from cloudbase_async.ai import (
     Usage,
     tool,
 )
-from cloudbase_async.ai._events import add_usage
+from cloudbase_async.ai._events import add_usage, assistant_message, with_ids
 
 
 class Unit(enum.Enum):
@@ -520,6 +523,27 @@ def test_usage_sums() -> None:
     assert add_usage(None, one) == Usage(1, 2, 3)
     assert add_usage(one, None) is one
     assert add_usage(Usage(1, 2, 3), Usage(10, 20, 30)) == Usage(11, 22, 33)
+
+
+def test_messages_in_the_protocols_shape() -> None:
+    calls = with_ids(
+        [ToolCall("", "function", FunctionCall("a", "{}")), ToolCall("x1", "", FunctionCall("b"))],
+        step=2,
+    )
+    assert [c.id for c in calls] == ["tool_2_0", "x1"]  # a call without an id gets one
+    message = ChatCompletionMessage(content=None, reasoning_content="thinking", tool_calls=calls)
+    assert assistant_message(message, calls) == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "tool_2_0", "type": "function", "function": {"name": "a", "arguments": "{}"}},
+            {"id": "x1", "type": "function", "function": {"name": "b", "arguments": ""}},
+        ],
+    }  # reasoning is not sent back
+    assert assistant_message(ChatCompletionMessage(content=None), []) == {
+        "role": "assistant",
+        "content": "",
+    }
 
 
 # -- run_tools refuses bad input before anything is sent -----------------------------------

@@ -59,8 +59,9 @@ class ReasoningDelta:
 
 @attrs.frozen
 class ToolCallStarted:
-    """A tool call is starting: ``arguments`` is the JSON text the model wrote;
-    ``index`` its position in the model's list of calls for this step."""
+    """A tool call is taken up (this event is read before the call runs):
+    ``arguments`` is the JSON text the model wrote; ``index`` its position in the
+    model's list of calls for this step."""
 
     step: int
     index: int
