@@ -5,6 +5,20 @@
 >>> async with cb.ai.chat.completions.stream(model="hy3-preview", messages=[...]) as s:
 ...     async for text in s.text_stream:
 ...         print(text, end="")
+
+Tool runs: Python functions as tools (:func:`tool`), and a streamed multi-step loop
+that runs them (``run_tools``)::
+
+    @tool
+    async def get_weather(city: Annotated[str, "A city"]) -> dict[str, object]:
+        '''The current weather in a city.'''
+
+    async with cb.ai.chat.completions.run_tools(
+        model="hy3-preview", messages=[...], tools=[get_weather]
+    ) as run:
+        async for event in run:
+            ...                     # TextDelta, ToolCallStarted, ToolResult...
+    run.messages                    # the whole conversation
 """
 
 from __future__ import annotations
@@ -23,6 +37,17 @@ from .._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_tim
 from .._core.transport import Request, Response, Transport
 from .._core.types import Timeout
 from ._decode import ChatCompletionAccumulator, structure_chunk
+from ._events import (
+    FinalCompletion,
+    MaxStepsExceededError,
+    ReasoningDelta,
+    StepFinished,
+    TextDelta,
+    ToolCallStarted,
+    ToolErrorPolicy,
+    ToolResult,
+    ToolRunEvent,
+)
 from ._models import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -36,7 +61,18 @@ from ._models import (
     ToolCallDelta,
     Usage,
 )
+from ._runner import ToolRun
+from ._schema import Param
 from ._streams import AIEventStream, ChatCompletionStream
+from ._tools import (
+    Tool,
+    ToolArgumentsError,
+    ToolDefinitionError,
+    ToolError,
+    ToolExecutionError,
+    UnknownToolError,
+    tool,
+)
 
 __all__ = [
     "AI",
@@ -51,12 +87,30 @@ __all__ = [
     "ChoiceDelta",
     "ChunkChoice",
     "Completions",
+    "FinalCompletion",
     "FunctionCall",
     "FunctionCallDelta",
+    "MaxStepsExceededError",
+    "Param",
+    "ReasoningDelta",
+    "StepFinished",
+    "TextDelta",
+    "Tool",
+    "ToolArgumentsError",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallStarted",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolErrorPolicy",
+    "ToolExecutionError",
+    "ToolResult",
+    "ToolRun",
+    "ToolRunEvent",
+    "UnknownToolError",
     "Usage",
     "structure_chunk",
+    "tool",
 ]
 
 DEFAULT_PROVIDER: Final = "cloudbase"
@@ -182,6 +236,76 @@ class Completions(Service):
         )
         return ChatCompletionStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size
+        )
+
+    def run_tools(
+        self,
+        *,
+        model: str | None = None,
+        messages: Iterable[Mapping[str, Any]] | None = None,
+        tools: Iterable[Tool[..., Any]],
+        max_steps: int = 8,
+        parallel: bool = True,
+        max_parallel: int = 4,
+        on_tool_error: ToolErrorPolicy = "report",
+        provider: str = DEFAULT_PROVIDER,
+        path: str = CHAT_PATH,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> ToolRun:
+        """Stream completions and run the tools they call, until the model answers:
+        ``async with ... .run_tools(...) as run: async for event in run``.
+
+        Each step streams a completion (as :meth:`stream`, with the same ``provider``,
+        ``path``, bounds and ``params``; ``tools`` are sent as their definitions). When
+        it ends with tool calls, they run (several at once, at most ``max_parallel``,
+        when ``parallel``; one after the other otherwise), then the assistant message
+        and one ``tool`` message per call, in the model's order, are appended and the
+        next step starts. More than ``max_steps`` completions raise
+        :class:`MaxStepsExceededError`. A call that fails (arguments that are not JSON
+        or do not fit, an unknown tool, a tool that raised) is handled by
+        ``on_tool_error``: ``"report"`` sends the error's text to the model,
+        ``"raise"`` ends the run with it, a function of the
+        :class:`ToolError` returns the text to send. See :class:`ToolRun`.
+
+        Arguments are checked here, before anything is sent.
+        """
+        if params.get("stream") is not None:
+            raise InvalidRequestError("run_tools() streams: leave out stream=.")
+        if params.get("n", 1) != 1:
+            raise InvalidRequestError("run_tools() follows one choice: n must be 1.")
+        conversation = _chat_body(model, messages, params)["messages"]
+
+        def open_step(
+            history: list[dict[str, Any]], definitions: list[Any]
+        ) -> ChatCompletionStream:
+            return self.stream(
+                model=model,
+                messages=history,
+                provider=provider,
+                path=path,
+                idle_timeout=idle_timeout,
+                max_event_size=max_event_size,
+                timeout=timeout,
+                headers=headers,
+                tools=definitions,
+                **params,
+            )
+
+        # Building a stream sends nothing: building one now refuses bad arguments
+        # (provider, path, bounds) here, by the same rules as stream().
+        open_step(conversation, [])
+        return ToolRun(
+            open_step,
+            conversation,
+            tools,
+            max_steps=max_steps,
+            parallel=parallel,
+            max_parallel=max_parallel,
+            on_tool_error=on_tool_error,
         )
 
 

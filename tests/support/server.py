@@ -2,6 +2,8 @@
 
 ``serve(app)`` runs an ASGI app under uvicorn in a background thread, on a free port of
 127.0.0.1, and yields its base URL; the server stops when the block ends.
+``lifespan="on"`` runs the app's startup and shutdown (an app that opens its client
+there).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import uvicorn
 
 
 @contextmanager
-def serve(app: Any, *, timeout_keep_alive: int = 30) -> Iterator[str]:
+def serve(app: Any, *, timeout_keep_alive: int = 30, lifespan: str = "off") -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -25,7 +27,7 @@ def serve(app: Any, *, timeout_keep_alive: int = 30) -> Iterator[str]:
     config = uvicorn.Config(
         app,
         log_level="warning",
-        lifespan="off",
+        lifespan=lifespan,
         access_log=False,
         timeout_keep_alive=timeout_keep_alive,
     )
