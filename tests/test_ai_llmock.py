@@ -167,6 +167,7 @@ async def test_parallel_tool_calls(cb: CloudBase, mock: Mock) -> None:
     assert final.choices[0].finish_reason == "tool_calls"
 
 
+@pytest.mark.real_backoff  # llmock itself judges whether the wait was honoured
 async def test_429_with_retry_after_is_retried_before_the_body(cb: CloudBase, mock: Mock) -> None:
     mock.script({"type": "fail", "status": 429, "retry_after": 0.3})
     started = time.monotonic()
@@ -236,7 +237,8 @@ async def test_stall_fires_the_idle_timeout(cb: CloudBase, mock: Mock) -> None:
     with pytest.raises(APITimeoutError) as info:
         async with stream(cb, idle_timeout=0.5) as s:
             await s.until_done()
-    assert 0.4 < time.monotonic() - started < 3
+    # Never before the idle timeout; the upper bound only says "ends" (a loaded machine).
+    assert 0.4 < time.monotonic() - started < 30
     assert "idle_timeout" in str(info.value)
     assert isinstance(info.value.partial, ChatCompletion)
 

@@ -34,15 +34,9 @@ SECRET = "sk-THIS-MUST-NEVER-LEAK-1234"
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record backoff sleeps instead of waiting them out."""
-    recorded: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        recorded.append(delay)
-
-    monkeypatch.setattr(anyio, "sleep", fake_sleep)
-    return recorded
+def sleeps(backoff: list[float]) -> list[float]:
+    """The backoff delays asked for (conftest records them instead of waiting)."""
+    return backoff
 
 
 @pytest.fixture

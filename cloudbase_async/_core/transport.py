@@ -377,6 +377,11 @@ class Pool:
             await self.http.aclose()
 
 
+async def _backoff(seconds: float) -> None:
+    """Wait before the next attempt (the one place the SDK sleeps; tests record it)."""
+    await anyio.sleep(seconds)
+
+
 def attempt_deadline(timeout: httpx.Timeout) -> float:
     """Seconds one attempt may take as a whole: the largest of connect, read and write
     (``inf`` when none is set). The pool wait is bounded on its own."""
@@ -610,7 +615,7 @@ class Transport:
                 self._log_failure(http_request, error, started, retries, delay)
                 if delay is None:
                     raise error from exc
-                await anyio.sleep(delay)
+                await _backoff(delay)
                 retries += 1
                 continue
 
@@ -641,7 +646,7 @@ class Transport:
             self._log_failure(http_request, api_error, started, retries, delay)
             if delay is None:
                 raise api_error
-            await anyio.sleep(delay)
+            await _backoff(delay)
             retries += 1
 
     def _status_error(self, response: Response, request_id: str) -> APIError:
