@@ -1,0 +1,208 @@
+"""The SQLite database under the engine: tables, sequences, the saved schema.
+
+One SQLite database holds every schema: table ``public.people`` is the SQLite table
+``"public.people"``. SQLite's ``rowid`` plays PostgreSQL's physical row order (a heap
+scan returns rows as stored, an updated row moving to the end), which is what an
+unordered read returns. Unique keys get SQLite unique indexes (for lookups; the engine
+checks them itself first, to report the constraint PostgreSQL would). Sequences live
+in a side table and, as in PostgreSQL, keep their advance when a statement fails.
+
+The DDL that built the schema is saved with the data, so a database file reopens with
+its catalog.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from ._catalog import Table, UniqueKey, quote_ident
+from ._types import numeric_collation
+
+__all__ = ["Store"]
+
+_META_TABLES: Final = ("_local_ddl", "_local_sequences", "_local_meta")
+
+
+def _like_regex(pattern: str) -> str:
+    """A PostgreSQL LIKE pattern (``%``, ``_``, ``\\`` escapes) as a Python regex."""
+    out, escaped = [], False
+    for c in pattern:
+        if escaped:
+            out.append(re.escape(c))
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == "%":
+            out.append(".*")
+        elif c == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
+
+
+_PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {}
+
+
+def pg_lower(text: str) -> str:
+    """PostgreSQL's ``lower()`` in a UTF-8 database: a simple per-character mapping."""
+    out = []
+    for c in text:
+        lowered = c.lower()
+        out.append(lowered if len(lowered) == 1 else ("i" if c == "\u0130" else c))
+    return "".join(out)
+
+
+def _like(value: str | None, pattern: str | None, insensitive: int) -> int | None:
+    if value is None or pattern is None:
+        return None
+    key = (pattern, bool(insensitive))
+    compiled = _PATTERNS.get(key)
+    if compiled is None:
+        source = pg_lower(pattern) if insensitive else pattern
+        compiled = re.compile(_like_regex(source), re.DOTALL)
+        if len(_PATTERNS) > 512:
+            _PATTERNS.clear()
+        _PATTERNS[key] = compiled
+    subject = pg_lower(value) if insensitive else value
+    return int(compiled.fullmatch(subject) is not None)
+
+
+class Store:
+    """The SQLite connection and what the engine keeps in it. Not thread-safe: the
+    engine serialises access."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.connection = sqlite3.connect(
+            ":memory:" if path is None else str(path),
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self.connection.create_collation("pg_numeric", numeric_collation)
+        self.connection.create_function("pg_like", 3, _like, deterministic=True)
+        if path is not None:
+            self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS _local_ddl (id INTEGER PRIMARY KEY, sql TEXT)"
+        )
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS _local_sequences (name TEXT PRIMARY KEY, value INTEGER)"
+        )
+        self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS _local_meta (key TEXT PRIMARY KEY, value TEXT)"
+        )
+        self.sequences: dict[str, int] = dict(
+            self.connection.execute("SELECT name, value FROM _local_sequences").fetchall()
+        )
+
+    # --- queries ------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, tuple(params)).fetchall()
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, tuple(params))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One request: all or nothing, except sequences (never rolled back)."""
+        before = dict(self.sequences)
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            if self.sequences != before:
+                with self._autocommit():
+                    self._save_sequences()
+            raise
+        else:
+            self._save_sequences()
+            self.connection.execute("COMMIT")
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[None]:
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def _save_sequences(self) -> None:
+        self.connection.executemany(
+            "INSERT INTO _local_sequences (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            list(self.sequences.items()),
+        )
+
+    def nextval(self, name: str) -> int:
+        value = self.sequences.get(name, 0) + 1
+        self.sequences[name] = value
+        return value
+
+    # --- schema ---------------------------------------------------------------------
+
+    def create_table(self, table: Table) -> None:
+        columns = ", ".join(f"{quote_ident(c.name)} {c.type.sqlite}" for c in table.columns)
+        self.execute(f"CREATE TABLE {table.sqlite_name} ({columns})")
+        for key in table.uniques:
+            self.add_unique_index(table, key)
+
+    def add_unique_index(self, table: Table, key: UniqueKey) -> None:
+        columns = ", ".join(quote_ident(c) for c in key.columns)
+        name = quote_ident(f"{table.schema}.{key.name}")
+        self.execute(f"CREATE UNIQUE INDEX {name} ON {table.sqlite_name} ({columns})")
+
+    def drop_table(self, table: Table) -> None:
+        self.execute(f"DROP TABLE {table.sqlite_name}")
+        names = [sequence_name(table, c.name) for c in table.columns if c.sequence]
+        for name in names:
+            self.sequences.pop(name, None)
+        self.connection.executemany(
+            "DELETE FROM _local_sequences WHERE name = ?", [(name,) for name in names]
+        )
+
+    def saved_ddl(self) -> list[str]:
+        return [sql for (sql,) in self.rows("SELECT sql FROM _local_ddl ORDER BY id")]
+
+    def save_ddl(self, sql: str) -> None:
+        self.execute("INSERT INTO _local_ddl (sql) VALUES (?)", (sql,))
+
+    def meta(self, key: str) -> str | None:
+        found = self.rows("SELECT value FROM _local_meta WHERE key = ?", (key,))
+        return found[0][0] if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO _local_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def wipe(self) -> None:
+        """Drop every table and forget the schema and sequences."""
+        names = [
+            name
+            for (name,) in self.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name not in _META_TABLES and not name.startswith("sqlite_")
+        ]
+        with self._autocommit():
+            for name in names:
+                self.execute(f"DROP TABLE {quote_ident(name)}")
+            for meta in _META_TABLES:
+                self.execute(f"DELETE FROM {meta}")
+        self.sequences.clear()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def sequence_name(table: Table, column: str) -> str:
+    return f"{table.qualified}.{column}"
