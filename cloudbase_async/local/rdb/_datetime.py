@@ -86,8 +86,14 @@ def parse_datetime(text: str, type_name: str) -> tuple[dt.date, dt.timedelta, dt
     micros = round(float(f"0.{fraction}") * 1_000_000) if fraction else 0
     if hour > 24 or minute > 59 or second > 60 or (hour == 24 and (minute or second or micros)):
         raise _out_of_range(text)
+    month, day_of_month = int(match["month"]), int(match["day"])
+    if not 1 <= month <= 12 or not 1 <= day_of_month <= 31:
+        # PostgreSQL's DTERR_MD_FIELD_OVERFLOW: the fields may be in another order.
+        error = _out_of_range(text)
+        error.hint = 'Perhaps you need a different "datestyle" setting.'
+        raise error
     try:
-        day = dt.date(year, int(match["month"]), int(match["day"]))
+        day = dt.date(year, month, day_of_month)
     except ValueError:
         raise _out_of_range(text) from None
     time = dt.timedelta(hours=hour, minutes=minute, seconds=second, microseconds=micros)

@@ -40,12 +40,11 @@ from ._handlers import (
     read_answer,
 )
 from ._http import JSON, RdbRequest, RdbResponse, error_response
-from ._json import loads as json_loads
 from ._plan import bind, plan_read
 from ._request import body_is_json, header_range, negotiate, parse_preferences
 from ._store import Store
 from ._types import BoolType, FloatType, IntType, JsonType, TextType
-from ._write import DEFAULT, Payload, evaluate_default, insert_rows
+from ._write import DEFAULT, Payload, SqlText, evaluate_default, insert_rows
 
 __all__ = ["Core", "RpcCall"]
 
@@ -177,14 +176,7 @@ class Core:
         if raw.kind == "null":
             return None
         if raw.kind == "text":
-            if isinstance(column.type, JsonType):
-                try:
-                    return json_loads(raw.text)
-                except ValueError:
-                    raise RdbSchemaError(
-                        f"invalid input syntax for type {column.type.display}: {raw.text!r}"
-                    ) from None
-            return raw.text  # read by the column type, like a JSON string
+            return SqlText(raw.text)
         function = attrs.evolve(column, default=Default(raw.kind))  # type: ignore[arg-type]
         return evaluate_default(self.store, table, function)
 

@@ -66,6 +66,8 @@ def _single(rows: Sequence[str]) -> None:
             "PGRST116",
             "JSON object requested, multiple (or no) rows returned",
             details=f"The result contains {len(rows)} rows",
+            # PostgREST 12 sends both content types with this error.
+            headers=(("content-type", OBJECT),),
         )
 
 
@@ -212,9 +214,9 @@ def handle_insert(ctx: Context) -> RdbResponse:
 
 
 def _matched(ctx: Context, level: Level) -> list[dict[str, Any]]:
-    if level.limit is not None or level.offset:
+    if any(path == () for path, *_ in ctx.query.limits):
         raise unsupported("limit/offset on update and delete")
-    return read_rows(ctx.store, attrs.evolve(level, order=()))
+    return read_rows(ctx.store, attrs.evolve(level, order=(), limit=None, offset=0))
 
 
 def _mutation_range(count: int, total: int | None, *, delete: bool) -> str:

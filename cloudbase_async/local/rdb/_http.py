@@ -47,4 +47,4 @@ class RdbResponse:
 
 
 def error_response(error: RdbError, extra: tuple[tuple[str, str], ...] = ()) -> RdbResponse:
-    return RdbResponse(error.status, (*extra, *error.headers, ("content-type", JSON)), error.body())
+    return RdbResponse(error.status, (*extra, ("content-type", JSON), *error.headers), error.body())

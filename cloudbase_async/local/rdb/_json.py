@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -26,6 +26,9 @@ __all__ = [
     "jsonb_text",
     "loads",
 ]
+
+
+_WIDE: Final = Context(prec=400_000)
 
 
 class JsonNumber(str):
@@ -138,7 +141,7 @@ def numeric_text(text: str) -> str:
     if number.is_zero():
         number = number.copy_abs()
     if number.as_tuple().exponent > 0:  # type: ignore[operator]
-        number = number.quantize(Decimal(1))
+        number = number.quantize(Decimal(1), context=_WIDE)
     return format(number, "f")
 
 

@@ -397,10 +397,10 @@ def _check_paths(root: Level, query: QueryParams) -> None:
     paths = {path for path, *_ in query.limits} | {p for p, _ in query.filters}
     paths |= {p for p, _ in query.logic} | {p for p, _ in query.order}
     for path in sorted(paths, key=len):
-        if len(path) > 1:
-            raise unsupported("filters, orders or limits on nested embeds", ".".join(path))
         if path and root.embed(path[0]) is None:
             raise _not_embedded(path[0])
+        if len(path) > 1:
+            raise unsupported("filters, orders or limits on nested embeds", ".".join(path))
 
 
 def _with_filters(level: Level, query: QueryParams, paths: Sequence[tuple[str, ...]]) -> Level:
@@ -468,20 +468,11 @@ def bind_cond(cond: Cond) -> Cond:
         texts = cond.texts
         if cond.quantifier is not None:
             texts = parse_array(texts[0])
-        patterns = tuple(text.replace("*", "%") for text in texts)
-        for pattern in patterns:
-            if _ends_with_escape(pattern):
-                raise RdbError(400, "22025", "LIKE pattern must not end with escape character")
-        return attrs.evolve(cond, values=patterns)
+        return attrs.evolve(cond, values=tuple(text.replace("*", "%") for text in texts))
     texts = cond.texts
     if cond.quantifier is not None:
         texts = parse_array(texts[0])
     return attrs.evolve(cond, values=tuple(pg_type.parse(text) for text in texts))
-
-
-def _ends_with_escape(pattern: str) -> bool:
-    trailing = len(pattern) - len(pattern.rstrip("\\"))
-    return trailing % 2 == 1
 
 
 def bind(level: Level) -> Level:

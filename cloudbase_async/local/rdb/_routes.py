@@ -73,6 +73,12 @@ def routes(engine: RdbEngine, identify: Callable[[str | None], Caller]) -> list[
                     caller,
                 )
             )
-        return Response(answer.body, answer.status, headers=dict(answer.headers))
+        response = Response(answer.body, answer.status)
+        # raw headers: a name may repeat (PGRST116 carries two content types).
+        response.raw_headers = [
+            *(h for h in response.raw_headers if h[0] != b"content-type"),
+            *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers),
+        ]
+        return response
 
     return [Route("/{path:path}", endpoint, methods=_METHODS)]

@@ -13,40 +13,83 @@ its catalog.
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from ._catalog import Table, UniqueKey, quote_ident
+from ._errors import RdbError
 from ._types import numeric_collation
 
-__all__ = ["Store"]
+__all__ = ["Store", "like_match", "pg_lower", "sequence_name"]
+
+T = TypeVar("T")
 
 _META_TABLES: Final = ("_local_ddl", "_local_sequences", "_local_meta")
 
 
-def _like_regex(pattern: str) -> str:
-    """A PostgreSQL LIKE pattern (``%``, ``_``, ``\\`` escapes) as a Python regex."""
-    out, escaped = [], False
-    for c in pattern:
-        if escaped:
-            out.append(re.escape(c))
-            escaped = False
-        elif c == "\\":
-            escaped = True
+class LikeEscapeError(Exception):
+    """A LIKE pattern ended with the escape character (found while matching)."""
+
+
+def like_match(text: str, pattern: str) -> bool | None:
+    """PostgreSQL's ``MatchText``: ``%``, ``_``, ``\\`` escapes, with its early exits.
+
+    Returns True, False, or None for "abort" (no later start can match either). The
+    error for a trailing escape is raised only when matching reaches it, as in
+    PostgreSQL (``'abc' LIKE 'x\\'`` is simply false).
+    """
+    t, p = 0, 0
+    while t < len(text) and p < len(pattern):
+        c = pattern[p]
+        if c == "\\":
+            p += 1
+            if p >= len(pattern):
+                raise LikeEscapeError
+            if pattern[p] != text[t]:
+                return False
         elif c == "%":
-            out.append(".*")
+            p += 1
+            while p < len(pattern):
+                if pattern[p] == "%":
+                    p += 1
+                elif pattern[p] == "_":
+                    if t >= len(text):
+                        return None
+                    t += 1
+                    p += 1
+                else:
+                    break
+            if p >= len(pattern):
+                return True
+            if pattern[p] == "\\":
+                if p + 1 >= len(pattern):
+                    raise LikeEscapeError
+                first = pattern[p + 1]
+            else:
+                first = pattern[p]
+            while t < len(text):
+                if text[t] == first:
+                    matched = like_match(text[t:], pattern[p:])
+                    if matched is not False:
+                        return matched
+                t += 1
+            return None
         elif c == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(c))
-    return "".join(out)
-
-
-_PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {}
+            t += 1
+            p += 1
+            continue
+        elif c != text[t]:
+            return False
+        t += 1
+        p += 1
+    if t < len(text):
+        return False
+    while p < len(pattern) and pattern[p] == "%":
+        p += 1
+    return True if p >= len(pattern) else None
 
 
 def pg_lower(text: str) -> str:
@@ -56,21 +99,6 @@ def pg_lower(text: str) -> str:
         lowered = c.lower()
         out.append(lowered if len(lowered) == 1 else ("i" if c == "\u0130" else c))
     return "".join(out)
-
-
-def _like(value: str | None, pattern: str | None, insensitive: int) -> int | None:
-    if value is None or pattern is None:
-        return None
-    key = (pattern, bool(insensitive))
-    compiled = _PATTERNS.get(key)
-    if compiled is None:
-        source = pg_lower(pattern) if insensitive else pattern
-        compiled = re.compile(_like_regex(source), re.DOTALL)
-        if len(_PATTERNS) > 512:
-            _PATTERNS.clear()
-        _PATTERNS[key] = compiled
-    subject = pg_lower(value) if insensitive else value
-    return int(compiled.fullmatch(subject) is not None)
 
 
 class Store:
@@ -84,7 +112,8 @@ class Store:
             check_same_thread=False,
         )
         self.connection.create_collation("pg_numeric", numeric_collation)
-        self.connection.create_function("pg_like", 3, _like, deterministic=True)
+        self.connection.create_function("pg_like", 3, self._like, deterministic=True)
+        self._udf_error: RdbError | None = None
         if path is not None:
             self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute(
@@ -100,13 +129,34 @@ class Store:
             self.connection.execute("SELECT name, value FROM _local_sequences").fetchall()
         )
 
+    def _like(self, value: str | None, pattern: str | None, insensitive: int) -> int | None:
+        if value is None or pattern is None:
+            return None
+        if insensitive:
+            value, pattern = pg_lower(value), pg_lower(pattern)
+        try:
+            return int(like_match(value, pattern) is True)
+        except LikeEscapeError:
+            self._udf_error = RdbError(400, "22025", "LIKE pattern must not end with escape character")
+            raise
+
     # --- queries ------------------------------------------------------------------
 
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql, tuple(params)).fetchall()
+        return self._guard(lambda: self.connection.execute(sql, tuple(params)).fetchall())
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self.connection.execute(sql, tuple(params))
+        return self._guard(lambda: self.connection.execute(sql, tuple(params)))
+
+    def _guard(self, run: Callable[[], T]) -> T:
+        """Run a statement; an error raised inside ``pg_like`` comes out as itself."""
+        self._udf_error = None
+        try:
+            return run()
+        except sqlite3.OperationalError:
+            if self._udf_error is not None:
+                raise self._udf_error from None
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

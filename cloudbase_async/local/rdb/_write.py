@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT",
     "MISSING",
     "Payload",
+    "SqlText",
     "delete_rows",
     "evaluate_default",
     "failing_row",
@@ -53,6 +54,13 @@ class Payload:
 MISSING: Any = object()
 #: ``DEFAULT`` in ``INSERT ... VALUES``.
 DEFAULT: Any = object()
+
+
+class SqlText(str):
+    """A constant from SQL (``INSERT ... VALUES``): read by the type's input function,
+    so ``'null'`` is JSON null in a json column, not SQL NULL."""
+
+    __slots__ = ()
 
 
 def _clip(text: str) -> str:
@@ -93,6 +101,8 @@ def evaluate_default(store: Store, table: Table, column: Column) -> Any:
 
 
 def _convert(column: Column, value: JsonValue) -> Any:
+    if isinstance(value, SqlText):
+        return column.type.coerce(column.type.parse(str(value)))
     stored = column.type.from_json(value)
     return None if stored is None else column.type.coerce(stored)
 
