@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import attrs
@@ -88,31 +88,41 @@ def postgrest_or_skip(schema_sql: str) -> Iterator[PostgrestServer]:
 
 @attrs.define
 class Side:
-    """One server, with the clients the corpus needs and the last raw answer."""
+    """One server, a client per role (kept open across cases) and the last raw answer."""
 
     endpoint: str
     user_token: str
     answers: list[httpx.Response] = attrs.Factory(list)
+    clients: dict[str, CloudBase] = attrs.Factory(dict)
 
     async def _keep(self, response: httpx.Response) -> None:
         await response.aread()
         self.answers.append(response)
 
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[Side]:
+        async with httpx.AsyncClient(event_hooks={"response": [self._keep]}, timeout=30) as http:
+            async with AsyncExitStack() as stack:
+                for role in ("user", "anon"):
+                    self.clients[role] = await stack.enter_async_context(
+                        CloudBase(
+                            env="test",
+                            endpoints={"rdb": self.endpoint},
+                            access_token=self.user_token if role == "user" else None,
+                            max_retries=0,
+                            http_client=http,
+                        )
+                    )
+                yield self
+        self.clients.clear()
+
     async def run(self, call: Call, role: Role) -> httpx.Response:
         """Send ``call`` as ``role``; the last raw answer the SDK received."""
         self.answers.clear()
-        async with httpx.AsyncClient(event_hooks={"response": [self._keep]}, timeout=30) as http:
-            async with CloudBase(
-                env="test",
-                endpoints={"rdb": self.endpoint},
-                access_token=self.user_token if role == "user" else None,
-                max_retries=0,
-                http_client=http,
-            ) as cb:
-                try:
-                    await call(cb)
-                except CloudBaseError:
-                    pass  # the raw answer is what is compared
+        try:
+            await call(self.clients[role])
+        except CloudBaseError:
+            pass  # the raw answer is what is compared
         assert self.answers, "the SDK sent nothing (it refused the case itself)"
         return self.answers[-1]
 

@@ -133,6 +133,8 @@ CREATE TABLE people_tags (
     tag_id integer REFERENCES tags (id),
     PRIMARY KEY (person_id, tag_id)
 );
+-- Values the property tests insert, then find again.
+CREATE TABLE scratch (id serial PRIMARY KEY, value text NOT NULL);
 CREATE SCHEMA other;
 CREATE TABLE other.notes (id serial PRIMARY KEY, body text NOT NULL, stars integer);
 
@@ -153,7 +155,9 @@ INSERT INTO people_tags (person_id, tag_id) VALUES (1, 1), (2, 2);
 INSERT INTO other.notes (body, stars) VALUES ('from the other schema', 5), ('second', NULL);
 """
 
-TABLES = ("teams", "people", "badges", "codes", "items", "tags", "people_tags", "other.notes")
+TABLES = (
+    "teams", "people", "badges", "codes", "items", "tags", "people_tags", "scratch", "other.notes",
+)
 
 PG_PREAMBLE = """
 CREATE ROLE web_anon NOLOGIN;

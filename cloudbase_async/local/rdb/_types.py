@@ -226,29 +226,37 @@ class FloatType(PgType):
     def display(self) -> str:
         return "double precision" if self.bits == 64 else "real"
 
-    def _out_of_range(self, number: str) -> RdbError:
-        return RdbError(400, "22003", f'"{number}" is out of range for type {self.display}')
+    def _out_of_range(self, number: str, text: str) -> RdbError:
+        # float8in quotes the number it read, float4in the whole input.
+        shown = number if self.bits == 64 else text
+        return RdbError(400, "22003", f'"{shown}" is out of range for type {self.display}')
 
     def parse(self, text: str) -> Stored:
-        """``float8in``/``float4in``: what ``strtod`` reads, then range checks."""
+        """``float8in``/``float4in``: what ``strtod`` reads, range errors first (before
+        any trailing garbage is looked at), then the rest must be blank."""
         stripped = text.lstrip(SPACE)
         match = _STRTOD.match(stripped)
-        if match is None or stripped[match.end() :].strip(SPACE):
+        if match is None:
             raise invalid_syntax(self.display, text)
-        number = match.group()
+        number, rest = match.group(), stripped[match.end() :]
         bare = number.lstrip("+-").lower()
         if bare.startswith("nan"):
+            if rest.strip(SPACE):
+                raise invalid_syntax(self.display, text)
             raise unsupported("NaN in real/double precision columns", text)
         if bare.startswith("inf"):
-            return -math.inf if number.startswith("-") else math.inf
-        try:
-            value = float.fromhex(number) if bare.startswith("0x") else float(number)
-            if self.bits == 32:
-                value = _float32(value)
-        except OverflowError:
-            raise self._out_of_range(number) from None
-        if math.isinf(value) or (value == 0 and _nonzero_mantissa(number)):
-            raise self._out_of_range(number)
+            value = -math.inf if number.startswith("-") else math.inf
+        else:
+            try:
+                value = float.fromhex(number) if bare.startswith("0x") else float(number)
+                if self.bits == 32:
+                    value = _float32(value)
+            except OverflowError:
+                raise self._out_of_range(number, text) from None
+            if math.isinf(value) or (value == 0 and _nonzero_mantissa(number)):
+                raise self._out_of_range(number, text)
+        if rest.strip(SPACE):
+            raise invalid_syntax(self.display, text)
         return value
 
     def to_text(self, value: Stored) -> str:
