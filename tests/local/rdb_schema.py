@@ -112,6 +112,20 @@ CREATE TABLE badges (
     level smallint DEFAULT 1,
     UNIQUE (person_id, label)
 );
+-- One-to-one (a unique foreign key), emptied when the person goes.
+CREATE TABLE profiles (
+    id serial PRIMARY KEY,
+    person_id bigint UNIQUE REFERENCES people (id) ON DELETE SET NULL,
+    bio text
+);
+-- A composite foreign key that blocks deleting what it points at.
+CREATE TABLE reviews (
+    id serial PRIMARY KEY,
+    person_id bigint,
+    label text,
+    stars integer NOT NULL,
+    FOREIGN KEY (person_id, label) REFERENCES badges (person_id, label) ON DELETE RESTRICT
+);
 -- A text primary key, no sequence; an identity that is ALWAYS generated.
 CREATE TABLE codes (
     code text PRIMARY KEY,
@@ -146,6 +160,8 @@ INSERT INTO people (name, nick, age, score, amount, ratio, weight, active, born,
 {_people_rows()};
 INSERT INTO badges (person_id, label, level) VALUES
     (1, 'gold', 3), (1, 'silver', 2), (2, 'gold', NULL), (3, 'bronze', 1), (5, 'gold', 2);
+INSERT INTO profiles (person_id, bio) VALUES (1, 'likes tea'), (3, NULL), (5, 'hi');
+INSERT INTO reviews (person_id, label, stars) VALUES (1, 'gold', 5), (5, 'gold', 4), (NULL, NULL, 1);
 INSERT INTO codes (code, label, rank) VALUES ('a', 'first', 1), ('B', 'second', NULL),
     ('b', 'third', 2), ('ä', 'umlaut', 3);
 INSERT INTO items (id, n, bucket, tag) VALUES
@@ -156,7 +172,8 @@ INSERT INTO other.notes (body, stars) VALUES ('from the other schema', 5), ('sec
 """
 
 TABLES = (
-    "teams", "people", "badges", "codes", "items", "tags", "people_tags", "scratch", "other.notes",
+    "teams", "people", "badges", "profiles", "reviews", "codes", "items", "tags",
+    "people_tags", "scratch", "other.notes",
 )
 
 PG_PREAMBLE = """
