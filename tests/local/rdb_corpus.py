@@ -13,19 +13,20 @@ from cloudbase_async import CloudBase
 from cloudbase_async.rdb import filters as f
 from tests.local.rdb_harness import Case, raw
 
-def P(cb: CloudBase) -> Any:  # noqa: N802 - a table handle, read like a name
+
+def P(cb: CloudBase) -> Any:
     return cb.rdb.table("people")
 
 
-def T(cb: CloudBase) -> Any:  # noqa: N802
+def T(cb: CloudBase) -> Any:
     return cb.rdb.table("teams")
 
 
-def I(cb: CloudBase) -> Any:  # noqa: N802, E743
+def I(cb: CloudBase) -> Any:  # noqa: E743
     return cb.rdb.table("items")
 
 
-def C(name: str, call: Any, **kw: Any) -> Case:  # noqa: N802
+def C(name: str, call: Any, **kw: Any) -> Case:
     return Case(name, call, **kw)
 
 
@@ -35,21 +36,65 @@ def _reads() -> list[Case]:
         C("all people, physical order", lambda cb: P(cb).select().execute()),
         C("teams, physical order", lambda cb: T(cb).select().execute()),
         C("codes by text key", lambda cb: cb.rdb.table("codes").select().order("code").execute()),
-        C("codes desc", lambda cb: cb.rdb.table("codes").select("code,rank").order("code", desc=True).execute()),
-        C("nulls last by default", lambda cb: P(cb).select("id,age").order("age").order("id").execute()),
-        C("nulls first when desc", lambda cb: P(cb).select("id,age").order("age", desc=True).order("id").execute()),
-        C("asc nullsfirst", lambda cb: P(cb).select("id,age").order("age", nulls_first=True).order("id").execute()),
-        C("desc nullslast", lambda cb: P(cb).select("id,age").order("age", desc=True, nulls_first=False).order("id").execute()),
-        C("text order is code point order", lambda cb: P(cb).select("name").order("name").execute()),
+        C(
+            "codes desc",
+            lambda cb: cb.rdb.table("codes").select("code,rank").order("code", desc=True).execute(),
+        ),
+        C(
+            "nulls last by default",
+            lambda cb: P(cb).select("id,age").order("age").order("id").execute(),
+        ),
+        C(
+            "nulls first when desc",
+            lambda cb: P(cb).select("id,age").order("age", desc=True).order("id").execute(),
+        ),
+        C(
+            "asc nullsfirst",
+            lambda cb: P(cb).select("id,age").order("age", nulls_first=True).order("id").execute(),
+        ),
+        C(
+            "desc nullslast",
+            lambda cb: (
+                P(cb)
+                .select("id,age")
+                .order("age", desc=True, nulls_first=False)
+                .order("id")
+                .execute()
+            ),
+        ),
+        C(
+            "text order is code point order",
+            lambda cb: P(cb).select("name").order("name").execute(),
+        ),
         C("text order desc", lambda cb: P(cb).select("name").order("name", desc=True).execute()),
         C("aliases", lambda cb: P(cb).select("who:name,years:age").order("id").limit(4).execute()),
-        C("duplicate columns", lambda cb: P(cb).select("id,id,name").order("id").limit(3).execute()),
+        C(
+            "duplicate columns",
+            lambda cb: P(cb).select("id,id,name").order("id").limit(3).execute(),
+        ),
         C("empty select", raw("GET", "/people", [("select", ""), ("order", "id"), ("limit", "2")])),
-        C("select with spaces", raw("GET", "/people", [("select", " id , name "), ("order", "id"), ("limit", "2")])),
-        C("quoted select name", raw("GET", "/people", [("select", '"name",age'), ("order", "id"), ("limit", "2")])),
+        C(
+            "select with spaces",
+            raw("GET", "/people", [("select", " id , name "), ("order", "id"), ("limit", "2")]),
+        ),
+        C(
+            "quoted select name",
+            raw("GET", "/people", [("select", '"name",age'), ("order", "id"), ("limit", "2")]),
+        ),
         C("star and a column", lambda cb: T(cb).select("*,name").order("id").execute()),
     ]
-    for column in ("score", "amount", "ratio", "weight", "born", "seen", "seen_tz", "token", "active", "meta"):
+    for column in (
+        "score",
+        "amount",
+        "ratio",
+        "weight",
+        "born",
+        "seen",
+        "seen_tz",
+        "token",
+        "active",
+        "meta",
+    ):
         if column == "meta":
             continue
         cases.append(
@@ -61,7 +106,9 @@ def _reads() -> list[Case]:
         cases.append(
             C(
                 f"order by {column} desc",
-                lambda cb, c=column: P(cb).select(f"id,{c}").order(c, desc=True).order("id").execute(),
+                lambda cb, c=column: (
+                    P(cb).select(f"id,{c}").order(c, desc=True).order("id").execute()
+                ),
             )
         )
     return cases
@@ -70,105 +117,372 @@ def _reads() -> list[Case]:
 def _filters() -> list[Case]:
     cases: list[Case] = []
     for op, value in [
-        ("eq", "25"), ("eq", "  25 "), ("eq", "+7"), ("eq", "-4"), ("neq", "25"), ("gt", "30"),
-        ("gte", "41"), ("lt", "0"), ("lte", "0"), ("eq", "abc"), ("eq", "99999999999"),
-        ("eq", "1.5"), ("eq", ""), ("gt", "-2147483649"),
+        ("eq", "25"),
+        ("eq", "  25 "),
+        ("eq", "+7"),
+        ("eq", "-4"),
+        ("neq", "25"),
+        ("gt", "30"),
+        ("gte", "41"),
+        ("lt", "0"),
+        ("lte", "0"),
+        ("eq", "abc"),
+        ("eq", "99999999999"),
+        ("eq", "1.5"),
+        ("eq", ""),
+        ("gt", "-2147483649"),
     ]:
-        cases.append(C(f"age {op} {value!r}", lambda cb, o=op, v=value: P(cb).select("id,age").filter("age", o, v).order("id").execute()))
+        cases.append(
+            C(
+                f"age {op} {value!r}",
+                lambda cb, o=op, v=value: (
+                    P(cb).select("id,age").filter("age", o, v).order("id").execute()
+                ),
+            )
+        )
     for column, op, value in [
-        ("score", "eq", "7.25"), ("score", "gt", "7.249"), ("score", "eq", "7.250"),
-        ("score", "lt", "-0.001"), ("score", "eq", "1e999999"), ("score", "eq", "abc"),
-        ("score", "gte", "1e1"), ("amount", "eq", "12345678901234567890.123456789"),
-        ("amount", "gt", "1e19"), ("amount", "eq", "0.00"), ("amount", "eq", "-0"),
-        ("ratio", "gt", "0"), ("ratio", "eq", "0.1"), ("ratio", "lt", "-1e299"),
-        ("ratio", "eq", "1e400"), ("ratio", "lt", "-Infinity"), ("ratio", "eq", "1e-7"),
-        ("ratio", "eq", "0x1p-1"), ("ratio", "eq", "1e-400"), ("ratio", "eq", "one"),
-        ("weight", "eq", "0.1"), ("weight", "eq", "3.4e38"), ("weight", "gt", "1e39"),
-        ("weight", "gte", "1.5"), ("active", "eq", "true"), ("active", "eq", "t"),
-        ("active", "eq", "YES"), ("active", "eq", " off "), ("active", "eq", "maybe"),
-        ("active", "eq", "o"), ("born", "gt", "2000-01-01"), ("born", "eq", "2000-02-29"),
-        ("born", "eq", "2024-02-30"), ("born", "eq", "garbage"), ("born", "lt", "1990-01-02 23:00"),
-        ("born", "eq", "2000-13-01"), ("seen", "gt", "2000-01-01"),
-        ("seen", "eq", "2024-01-02 03:04:05.5"), ("seen", "gte", "2024-01-02T03:04:05.4999995"),
-        ("seen", "eq", "2000-01-01 00:00:00.1234564"), ("seen", "lt", "2000-01-01 24:00:00"),
-        ("seen", "eq", "2024-01-02 25:00"), ("seen_tz", "eq", "2024-01-02 01:04:05+00"),
-        ("seen_tz", "eq", "2024-01-02T03:04:05+02:00"), ("seen_tz", "lt", "2000-01-01 05:00+05"),
-        ("seen_tz", "eq", "2000-01-01T04:30:00Z"), ("token", "eq", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
-        ("token", "eq", "{a0eebc999c0b4ef8bb6d6bb9bd380a11}"), ("token", "eq", "xyz"),
-        ("token", "gt", "00000000-0000-0000-0000-000000000000"), ("name", "eq", "Zoë"),
-        ("name", "eq", "ZOË"), ("name", "eq", ""), ("name", "eq", "null"), ("name", "eq", "NULL"),
-        ("name", "eq", "  padded  "), ("name", "eq", 'O\'Brien, (Jr.) "x\\y"'),
-        ("name", "eq", "50%_off*"), ("name", "eq", "a.b:c"), ("name", "neq", "bob"),
-        ("name", "gt", "Z"), ("name", "lt", "a"), ("name", "gte", "张"), ("nick", "eq", "z,(x)\"y"),
-        ("name", "eq", "tab\there"), ("name", "eq", "line\nbreak"), ("name", "eq", "🙂 smile"),
+        ("score", "eq", "7.25"),
+        ("score", "gt", "7.249"),
+        ("score", "eq", "7.250"),
+        ("score", "lt", "-0.001"),
+        ("score", "eq", "1e999999"),
+        ("score", "eq", "abc"),
+        ("score", "gte", "1e1"),
+        ("amount", "eq", "12345678901234567890.123456789"),
+        ("amount", "gt", "1e19"),
+        ("amount", "eq", "0.00"),
+        ("amount", "eq", "-0"),
+        ("ratio", "gt", "0"),
+        ("ratio", "eq", "0.1"),
+        ("ratio", "lt", "-1e299"),
+        ("ratio", "eq", "1e400"),
+        ("ratio", "lt", "-Infinity"),
+        ("ratio", "eq", "1e-7"),
+        ("ratio", "eq", "0x1p-1"),
+        ("ratio", "eq", "1e-400"),
+        ("ratio", "eq", "one"),
+        ("weight", "eq", "0.1"),
+        ("weight", "eq", "3.4e38"),
+        ("weight", "gt", "1e39"),
+        ("weight", "gte", "1.5"),
+        ("active", "eq", "true"),
+        ("active", "eq", "t"),
+        ("active", "eq", "YES"),
+        ("active", "eq", " off "),
+        ("active", "eq", "maybe"),
+        ("active", "eq", "o"),
+        ("born", "gt", "2000-01-01"),
+        ("born", "eq", "2000-02-29"),
+        ("born", "eq", "2024-02-30"),
+        ("born", "eq", "garbage"),
+        ("born", "lt", "1990-01-02 23:00"),
+        ("born", "eq", "2000-13-01"),
+        ("seen", "gt", "2000-01-01"),
+        ("seen", "eq", "2024-01-02 03:04:05.5"),
+        ("seen", "gte", "2024-01-02T03:04:05.4999995"),
+        ("seen", "eq", "2000-01-01 00:00:00.1234564"),
+        ("seen", "lt", "2000-01-01 24:00:00"),
+        ("seen", "eq", "2024-01-02 25:00"),
+        ("seen_tz", "eq", "2024-01-02 01:04:05+00"),
+        ("seen_tz", "eq", "2024-01-02T03:04:05+02:00"),
+        ("seen_tz", "lt", "2000-01-01 05:00+05"),
+        ("seen_tz", "eq", "2000-01-01T04:30:00Z"),
+        ("token", "eq", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+        ("token", "eq", "{a0eebc999c0b4ef8bb6d6bb9bd380a11}"),
+        ("token", "eq", "xyz"),
+        ("token", "gt", "00000000-0000-0000-0000-000000000000"),
+        ("name", "eq", "Zoë"),
+        ("name", "eq", "ZOË"),
+        ("name", "eq", ""),
+        ("name", "eq", "null"),
+        ("name", "eq", "NULL"),
+        ("name", "eq", "  padded  "),
+        ("name", "eq", 'O\'Brien, (Jr.) "x\\y"'),
+        ("name", "eq", "50%_off*"),
+        ("name", "eq", "a.b:c"),
+        ("name", "neq", "bob"),
+        ("name", "gt", "Z"),
+        ("name", "lt", "a"),
+        ("name", "gte", "张"),
+        ("nick", "eq", 'z,(x)"y'),
+        ("name", "eq", "tab\there"),
+        ("name", "eq", "line\nbreak"),
+        ("name", "eq", "🙂 smile"),
     ]:
         cases.append(
             C(
                 f"{column} {op} {value!r}",
-                lambda cb, c=column, o=op, v=value: P(cb).select(f"id,{c}").filter(c, o, v).order("id").execute(),
+                lambda cb, c=column, o=op, v=value: (
+                    P(cb).select(f"id,{c}").filter(c, o, v).order("id").execute()
+                ),
             )
         )
     for op, pattern in [
-        ("like", "Z*"), ("like", "z*"), ("like", "*e"), ("like", "%_off%"), ("like", "50\\%*"),
-        ("like", "*\\*"), ("like", "_"), ("like", "Zo_"), ("like", "*.*:*"), ("like", "* *"),
-        ("like", "O'Brien, (Jr.) \"x\\\\y\""), ("like", "x\\"), ("ilike", "zo*"), ("ilike", "ÉMILE"),
-        ("ilike", "*SMILE"), ("ilike", "σίσυφος"), ("ilike", "ss"), ("ilike", "ß"), ("ilike", "*"),
-        ("ilike", "%\\_%"), ("like", ""), ("ilike", "TAB*"), ("like", "line*"),
+        ("like", "Z*"),
+        ("like", "z*"),
+        ("like", "*e"),
+        ("like", "%_off%"),
+        ("like", "50\\%*"),
+        ("like", "*\\*"),
+        ("like", "_"),
+        ("like", "Zo_"),
+        ("like", "*.*:*"),
+        ("like", "* *"),
+        ("like", 'O\'Brien, (Jr.) "x\\\\y"'),
+        ("like", "x\\"),
+        ("ilike", "zo*"),
+        ("ilike", "ÉMILE"),
+        ("ilike", "*SMILE"),
+        ("ilike", "σίσυφος"),
+        ("ilike", "ss"),
+        ("ilike", "ß"),
+        ("ilike", "*"),
+        ("ilike", "%\\_%"),
+        ("like", ""),
+        ("ilike", "TAB*"),
+        ("like", "line*"),
     ]:
-        cases.append(C(f"{op} {pattern!r}", lambda cb, o=op, v=pattern: P(cb).select("id,name").filter("name", o, v).order("id").execute()))
+        cases.append(
+            C(
+                f"{op} {pattern!r}",
+                lambda cb, o=op, v=pattern: (
+                    P(cb).select("id,name").filter("name", o, v).order("id").execute()
+                ),
+            )
+        )
     cases += [
         C("like on integer", lambda cb: P(cb).select("id").like("age", "1*").execute()),
         C("ilike on uuid", lambda cb: P(cb).select("id").ilike("token", "a*").execute()),
         C("like on numeric", lambda cb: P(cb).select("id").like("score", "1*").execute()),
-        C("like on varchar", lambda cb: P(cb).select("id,nick").like("nick", "z*").order("id").execute()),
-        C("in names with grammar", lambda cb: P(cb).select("id,name").in_("name", ["Zoë", 'O\'Brien, (Jr.) "x\\y"', "a.b:c", "", "null", "50%_off*"]).order("id").execute()),
+        C(
+            "like on varchar",
+            lambda cb: P(cb).select("id,nick").like("nick", "z*").order("id").execute(),
+        ),
+        C(
+            "in names with grammar",
+            lambda cb: (
+                P(cb)
+                .select("id,name")
+                .in_("name", ["Zoë", 'O\'Brien, (Jr.) "x\\y"', "a.b:c", "", "null", "50%_off*"])
+                .order("id")
+                .execute()
+            ),
+        ),
         C("in raw empty list", raw("GET", "/people", [("select", "id"), ("name", "in.()")])),
         C("in raw quoted empty", raw("GET", "/people", [("select", "id"), ("name", 'in.("")')])),
         C("in raw two empties", raw("GET", "/people", [("select", "id"), ("name", "in.(,)")])),
-        C("in raw spaces kept", raw("GET", "/people", [("select", "id,nick"), ("nick", "in.( sp,  sp,zz )")])),
-        C("in raw quotes and escapes", raw("GET", "/people", [("select", "id"), ("nick", 'in.("z,(x)\\"y",ob)')])),
-        C("in integers with a bad one", lambda cb: P(cb).select("id").in_("age", [25, "x"]).execute()),
-        C("in integers", lambda cb: P(cb).select("id,age").in_("age", [25, 41, 7]).order("id").execute()),
+        C(
+            "in raw spaces kept",
+            raw("GET", "/people", [("select", "id,nick"), ("nick", "in.( sp,  sp,zz )")]),
+        ),
+        C(
+            "in raw quotes and escapes",
+            raw("GET", "/people", [("select", "id"), ("nick", 'in.("z,(x)\\"y",ob)')]),
+        ),
+        C(
+            "in integers with a bad one",
+            lambda cb: P(cb).select("id").in_("age", [25, "x"]).execute(),
+        ),
+        C(
+            "in integers",
+            lambda cb: P(cb).select("id,age").in_("age", [25, 41, 7]).order("id").execute(),
+        ),
         C("in null word on int", raw("GET", "/people", [("select", "id"), ("age", "in.(null)")])),
         C("is null", lambda cb: P(cb).select("id").is_("age", None).order("id").execute()),
-        C("not is null", lambda cb: P(cb).select("id").not_("age", "is", None).order("id").execute()),
+        C(
+            "not is null",
+            lambda cb: P(cb).select("id").not_("age", "is", None).order("id").execute(),
+        ),
         C("is true", lambda cb: P(cb).select("id").is_("active", True).order("id").execute()),
         C("is false", lambda cb: P(cb).select("id").is_("active", False).order("id").execute()),
-        C("not is true", lambda cb: P(cb).select("id").not_("active", "is", True).order("id").execute()),
+        C(
+            "not is true",
+            lambda cb: P(cb).select("id").not_("active", "is", True).order("id").execute(),
+        ),
         C("is unknown bool", lambda cb: P(cb).select("id").is_("active", "unknown").execute()),
         C("is true on integer", lambda cb: P(cb).select("id").is_("age", True).execute()),
-        C("is NULL upper", raw("GET", "/people", [("select", "id"), ("nick", "is.NULL"), ("order", "id")])),
-        C("isdistinct", raw("GET", "/people", [("select", "id"), ("age", "isdistinct.25"), ("order", "id")])),
-        C("not isdistinct", raw("GET", "/people", [("select", "id"), ("age", "not.isdistinct.25"), ("order", "id")])),
-        C("not eq keeps nulls out", lambda cb: P(cb).select("id").not_("age", "eq", 25).order("id").execute()),
-        C("not in", lambda cb: P(cb).select("id").not_(f.in_("age", [25, 18])).order("id").execute()),
-        C("not like", lambda cb: P(cb).select("id").not_("name", "like", "*e*").order("id").execute()),
-        C("or", lambda cb: P(cb).select("id").or_(f.eq("age", 25), f.eq("name", "bob")).order("id").execute()),
-        C("or with and", lambda cb: P(cb).select("id").or_(f.and_(f.gte("age", 18), f.lt("age", 30)), f.is_("age", None)).order("id").execute()),
-        C("not or", lambda cb: P(cb).select("id").not_(f.or_(f.eq("age", 25), f.is_("age", None))).order("id").execute()),
-        C("or with grammar values", lambda cb: P(cb).select("id").or_(f.eq("name", 'O\'Brien, (Jr.) "x\\y"'), f.eq("nick", "z,(x)\"y"), f.eq("name", "a.b:c")).order("id").execute()),
-        C("or with in", lambda cb: P(cb).select("id").or_(f.in_("name", ["bob", "Zoë"]), f.like("name", "*smile")).order("id").execute()),
-        C("and on root", lambda cb: P(cb).select("id").and_(f.gt("age", 10), f.lt("age", 40)).order("id").execute()),
-        C("two or params", raw("GET", "/people", [("select", "id"), ("or", "(age.eq.25,age.eq.41)"), ("or", "(name.like.Z*,name.like.z*)"), ("order", "id")])),
-        C("or raw spaces", raw("GET", "/people", [("select", "id"), ("or", "( age.eq.25 , name.eq. bob )"), ("order", "id")])),
-        C("or raw quoted", raw("GET", "/people", [("select", "id"), ("or", '(name.eq."a.b:c",name.eq."",nick.eq."  sp")'), ("order", "id")])),
-        C("or raw negated inside", raw("GET", "/people", [("select", "id"), ("or", "(age.not.eq.25,active.is.false)"), ("order", "id")])),
-        C("or type error", raw("GET", "/people", [("select", "id"), ("or", "(age.eq.x,name.eq.y)")])),
-        C("or unknown column", raw("GET", "/people", [("select", "id"), ("or", "(agee.eq.1,name.eq.y)")])),
-        C("or with array literal", raw("GET", "/people", [("select", "id"), ("or", "(name.like(any).{Z*,b*},age.eq.0)"), ("order", "id")])),
-        C("like any", lambda cb: P(cb).select("id").like_any_of("name", ["Z*", "b*"]).order("id").execute()),
-        C("ilike all", lambda cb: P(cb).select("id").ilike_all_of("name", ["*o*", "*e*"]).order("id").execute()),
-        C("eq any", raw("GET", "/people", [("select", "id"), ("age", "eq(any).{25,41}"), ("order", "id")])),
-        C("gt all", raw("GET", "/people", [("select", "id"), ("age", "gt(all).{1,20}"), ("order", "id")])),
-        C("eq any quoted", raw("GET", "/people", [("select", "id"), ("name", 'eq(any).{"a.b:c", "Zoë",bob}'), ("order", "id")])),
-        C("eq any bad element", raw("GET", "/people", [("select", "id"), ("age", "eq(any).{1,x}")])),
+        C(
+            "is NULL upper",
+            raw("GET", "/people", [("select", "id"), ("nick", "is.NULL"), ("order", "id")]),
+        ),
+        C(
+            "isdistinct",
+            raw("GET", "/people", [("select", "id"), ("age", "isdistinct.25"), ("order", "id")]),
+        ),
+        C(
+            "not isdistinct",
+            raw(
+                "GET", "/people", [("select", "id"), ("age", "not.isdistinct.25"), ("order", "id")]
+            ),
+        ),
+        C(
+            "not eq keeps nulls out",
+            lambda cb: P(cb).select("id").not_("age", "eq", 25).order("id").execute(),
+        ),
+        C(
+            "not in",
+            lambda cb: P(cb).select("id").not_(f.in_("age", [25, 18])).order("id").execute(),
+        ),
+        C(
+            "not like",
+            lambda cb: P(cb).select("id").not_("name", "like", "*e*").order("id").execute(),
+        ),
+        C(
+            "or",
+            lambda cb: (
+                P(cb).select("id").or_(f.eq("age", 25), f.eq("name", "bob")).order("id").execute()
+            ),
+        ),
+        C(
+            "or with and",
+            lambda cb: (
+                P(cb)
+                .select("id")
+                .or_(f.and_(f.gte("age", 18), f.lt("age", 30)), f.is_("age", None))
+                .order("id")
+                .execute()
+            ),
+        ),
+        C(
+            "not or",
+            lambda cb: (
+                P(cb)
+                .select("id")
+                .not_(f.or_(f.eq("age", 25), f.is_("age", None)))
+                .order("id")
+                .execute()
+            ),
+        ),
+        C(
+            "or with grammar values",
+            lambda cb: (
+                P(cb)
+                .select("id")
+                .or_(
+                    f.eq("name", 'O\'Brien, (Jr.) "x\\y"'),
+                    f.eq("nick", 'z,(x)"y'),
+                    f.eq("name", "a.b:c"),
+                )
+                .order("id")
+                .execute()
+            ),
+        ),
+        C(
+            "or with in",
+            lambda cb: (
+                P(cb)
+                .select("id")
+                .or_(f.in_("name", ["bob", "Zoë"]), f.like("name", "*smile"))
+                .order("id")
+                .execute()
+            ),
+        ),
+        C(
+            "and on root",
+            lambda cb: (
+                P(cb).select("id").and_(f.gt("age", 10), f.lt("age", 40)).order("id").execute()
+            ),
+        ),
+        C(
+            "two or params",
+            raw(
+                "GET",
+                "/people",
+                [
+                    ("select", "id"),
+                    ("or", "(age.eq.25,age.eq.41)"),
+                    ("or", "(name.like.Z*,name.like.z*)"),
+                    ("order", "id"),
+                ],
+            ),
+        ),
+        C(
+            "or raw spaces",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id"), ("or", "( age.eq.25 , name.eq. bob )"), ("order", "id")],
+            ),
+        ),
+        C(
+            "or raw quoted",
+            raw(
+                "GET",
+                "/people",
+                [
+                    ("select", "id"),
+                    ("or", '(name.eq."a.b:c",name.eq."",nick.eq."  sp")'),
+                    ("order", "id"),
+                ],
+            ),
+        ),
+        C(
+            "or raw negated inside",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id"), ("or", "(age.not.eq.25,active.is.false)"), ("order", "id")],
+            ),
+        ),
+        C(
+            "or type error",
+            raw("GET", "/people", [("select", "id"), ("or", "(age.eq.x,name.eq.y)")]),
+        ),
+        C(
+            "or unknown column",
+            raw("GET", "/people", [("select", "id"), ("or", "(agee.eq.1,name.eq.y)")]),
+        ),
+        C(
+            "or with array literal",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id"), ("or", "(name.like(any).{Z*,b*},age.eq.0)"), ("order", "id")],
+            ),
+        ),
+        C(
+            "like any",
+            lambda cb: P(cb).select("id").like_any_of("name", ["Z*", "b*"]).order("id").execute(),
+        ),
+        C(
+            "ilike all",
+            lambda cb: (
+                P(cb).select("id").ilike_all_of("name", ["*o*", "*e*"]).order("id").execute()
+            ),
+        ),
+        C(
+            "eq any",
+            raw("GET", "/people", [("select", "id"), ("age", "eq(any).{25,41}"), ("order", "id")]),
+        ),
+        C(
+            "gt all",
+            raw("GET", "/people", [("select", "id"), ("age", "gt(all).{1,20}"), ("order", "id")]),
+        ),
+        C(
+            "eq any quoted",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id"), ("name", 'eq(any).{"a.b:c", "Zoë",bob}'), ("order", "id")],
+            ),
+        ),
+        C(
+            "eq any bad element",
+            raw("GET", "/people", [("select", "id"), ("age", "eq(any).{1,x}")]),
+        ),
         C("eq any not an array", raw("GET", "/people", [("select", "id"), ("age", "eq(any).5")])),
-        C("match on a value", lambda cb: P(cb).select("id").match({"age": 25, "active": True}).execute()),
+        C(
+            "match on a value",
+            lambda cb: P(cb).select("id").match({"age": 25, "active": True}).execute(),
+        ),
         C("json eq", lambda cb: P(cb).select("id").eq("raw", "{}").execute()),
         C("json gt", lambda cb: P(cb).select("id").gt("raw", "1").execute()),
         C("json in", raw("GET", "/people", [("select", "id"), ("raw", "in.(1)")])),
         C("json is null", lambda cb: P(cb).select("id").is_("raw", None).order("id").execute()),
-        C("jsonb is null", lambda cb: P(cb).select("id").not_("meta", "is", None).order("id").execute()),
+        C(
+            "jsonb is null",
+            lambda cb: P(cb).select("id").not_("meta", "is", None).order("id").execute(),
+        ),
         C("order by json", lambda cb: P(cb).select("id").order("raw").execute()),
         C("like on jsonb", lambda cb: P(cb).select("id").like("meta", "x").execute()),
         C("filter on unknown column", lambda cb: P(cb).select("id").eq("nme", 1).execute()),
@@ -177,8 +491,14 @@ def _filters() -> list[Case]:
         C("select unknown column", lambda cb: P(cb).select("nope").execute()),
         C("order unknown column", lambda cb: P(cb).select("id").order("agge").execute()),
         C("select before filter error", lambda cb: P(cb).select("nope").eq("nme", "x").execute()),
-        C("filter error before type error", raw("GET", "/people", [("age", "eq.x"), ("nme", "eq.1")])),
-        C("type errors in order", raw("GET", "/people", [("select", "id"), ("age", "eq.x"), ("born", "eq.y")])),
+        C(
+            "filter error before type error",
+            raw("GET", "/people", [("age", "eq.x"), ("nme", "eq.1")]),
+        ),
+        C(
+            "type errors in order",
+            raw("GET", "/people", [("select", "id"), ("age", "eq.x"), ("born", "eq.y")]),
+        ),
         C("unknown table", lambda cb: cb.rdb.table("nope").select().execute()),
         C("column named like a keyword", raw("GET", "/people", [("select", "id"), ("is", "eq.1")])),
     ]
@@ -188,46 +508,227 @@ def _filters() -> list[Case]:
 def _embeds() -> list[Case]:
     return [
         C("to-one embed", lambda cb: P(cb).select("name,teams(name,city)").order("id").execute()),
-        C("to-one embed alias", lambda cb: P(cb).select("name,t:teams(*)").order("id").limit(5).execute()),
+        C(
+            "to-one embed alias",
+            lambda cb: P(cb).select("name,t:teams(*)").order("id").limit(5).execute(),
+        ),
         C("to-many embed", lambda cb: T(cb).select("name,people(name,age)").order("id").execute()),
-        C("to-many ordered", lambda cb: T(cb).select("name,people(name)").order("id").order("name", desc=True, referenced_table="people").execute()),
-        C("to-many limit", lambda cb: T(cb).select("name,people(id)").order("id").limit(1, referenced_table="people").execute()),
-        C("to-many offset", raw("GET", "/teams", [("select", "name,people(id)"), ("order", "id"), ("people.offset", "1"), ("people.order", "id")])),
-        C("to-many window", raw("GET", "/teams", [("select", "name,people(id)"), ("order", "id"), ("people.limit", "1"), ("people.offset", "1"), ("people.order", "id.desc")])),
-        C("inner to-many with filter", lambda cb: T(cb).select("name,people!inner(name)").gt("people.age", 30).order("id").execute()),
-        C("inner to-one with filter", lambda cb: P(cb).select("name,teams!inner(name)").eq("teams.name", "Red").order("id").execute()),
-        C("embed filter without inner", lambda cb: P(cb).select("id,teams(name)").is_("teams.city", None).order("id").execute()),
-        C("embed not null filter", raw("GET", "/people", [("select", "id,teams(name)"), ("teams", "not.is.null"), ("order", "id")])),
-        C("embed null filter", raw("GET", "/teams", [("select", "name,people(name)"), ("people", "is.null"), ("order", "id")])),
-        C("embed by fk column", lambda cb: P(cb).select("name,team_id(name)").order("id").limit(3).execute()),
-        C("embed by constraint", lambda cb: P(cb).select("name,people_team_id_fkey(name)").order("id").limit(3).execute()),
-        C("embed hint constraint", lambda cb: P(cb).select("name,teams!people_team_id_fkey(name)").order("id").limit(3).execute()),
-        C("embed hint column", lambda cb: P(cb).select("name,teams!team_id(name)").order("id").limit(3).execute()),
+        C(
+            "to-many ordered",
+            lambda cb: (
+                T(cb)
+                .select("name,people(name)")
+                .order("id")
+                .order("name", desc=True, referenced_table="people")
+                .execute()
+            ),
+        ),
+        C(
+            "to-many limit",
+            lambda cb: (
+                T(cb)
+                .select("name,people(id)")
+                .order("id")
+                .limit(1, referenced_table="people")
+                .execute()
+            ),
+        ),
+        C(
+            "to-many offset",
+            raw(
+                "GET",
+                "/teams",
+                [
+                    ("select", "name,people(id)"),
+                    ("order", "id"),
+                    ("people.offset", "1"),
+                    ("people.order", "id"),
+                ],
+            ),
+        ),
+        C(
+            "to-many window",
+            raw(
+                "GET",
+                "/teams",
+                [
+                    ("select", "name,people(id)"),
+                    ("order", "id"),
+                    ("people.limit", "1"),
+                    ("people.offset", "1"),
+                    ("people.order", "id.desc"),
+                ],
+            ),
+        ),
+        C(
+            "inner to-many with filter",
+            lambda cb: (
+                T(cb).select("name,people!inner(name)").gt("people.age", 30).order("id").execute()
+            ),
+        ),
+        C(
+            "inner to-one with filter",
+            lambda cb: (
+                P(cb).select("name,teams!inner(name)").eq("teams.name", "Red").order("id").execute()
+            ),
+        ),
+        C(
+            "embed filter without inner",
+            lambda cb: P(cb).select("id,teams(name)").is_("teams.city", None).order("id").execute(),
+        ),
+        C(
+            "embed not null filter",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id,teams(name)"), ("teams", "not.is.null"), ("order", "id")],
+            ),
+        ),
+        C(
+            "embed null filter",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "name,people(name)"), ("people", "is.null"), ("order", "id")],
+            ),
+        ),
+        C(
+            "embed by fk column",
+            lambda cb: P(cb).select("name,team_id(name)").order("id").limit(3).execute(),
+        ),
+        C(
+            "embed by constraint",
+            lambda cb: (
+                P(cb).select("name,people_team_id_fkey(name)").order("id").limit(3).execute()
+            ),
+        ),
+        C(
+            "embed hint constraint",
+            lambda cb: (
+                P(cb).select("name,teams!people_team_id_fkey(name)").order("id").limit(3).execute()
+            ),
+        ),
+        C(
+            "embed hint column",
+            lambda cb: P(cb).select("name,teams!team_id(name)").order("id").limit(3).execute(),
+        ),
         C("embed left", lambda cb: T(cb).select("name,people!left(name)").order("id").execute()),
-        C("embed badges ordered", lambda cb: P(cb).select("name,badges(label,level)").order("id").order("level", desc=True, nulls_first=False, referenced_table="badges").limit(4).execute()),
+        C(
+            "embed badges ordered",
+            lambda cb: (
+                P(cb)
+                .select("name,badges(label,level)")
+                .order("id")
+                .order("level", desc=True, nulls_first=False, referenced_table="badges")
+                .limit(4)
+                .execute()
+            ),
+        ),
         C("embed every type", lambda cb: T(cb).select("id,people(*)").order("id").execute()),
         C("embed all team columns", lambda cb: P(cb).select("id,teams(*)").order("id").execute()),
-        C("embed logic tree", raw("GET", "/people", [("select", "id,teams(name)"), ("teams.or", "(name.eq.Red,city.is.null)"), ("order", "id"), ("limit", "6")])),
-        C("embed filter by alias", lambda cb: P(cb).select("id,t:teams(name)").eq("t.name", "Red").order("id").limit(4).execute()),
-        C("embed filter by name under alias", lambda cb: P(cb).select("id,t:teams(name)").eq("teams.name", "blue").order("id").limit(4).execute()),
-        C("two embeds", lambda cb: P(cb).select("name,teams(name),badges(label)").order("id").limit(4).execute()),
-        C("order by embedded column", raw("GET", "/people", [("select", "id,teams(name)"), ("order", "teams(name).desc,id"), ("limit", "6")])),
+        C(
+            "embed logic tree",
+            raw(
+                "GET",
+                "/people",
+                [
+                    ("select", "id,teams(name)"),
+                    ("teams.or", "(name.eq.Red,city.is.null)"),
+                    ("order", "id"),
+                    ("limit", "6"),
+                ],
+            ),
+        ),
+        C(
+            "embed filter by alias",
+            lambda cb: (
+                P(cb).select("id,t:teams(name)").eq("t.name", "Red").order("id").limit(4).execute()
+            ),
+        ),
+        C(
+            "embed filter by name under alias",
+            lambda cb: (
+                P(cb)
+                .select("id,t:teams(name)")
+                .eq("teams.name", "blue")
+                .order("id")
+                .limit(4)
+                .execute()
+            ),
+        ),
+        C(
+            "two embeds",
+            lambda cb: (
+                P(cb).select("name,teams(name),badges(label)").order("id").limit(4).execute()
+            ),
+        ),
+        C(
+            "order by embedded column",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id,teams(name)"), ("order", "teams(name).desc,id"), ("limit", "6")],
+            ),
+        ),
         C("unknown relationship", lambda cb: P(cb).select("name,nope(*)").execute()),
         C("relationship hint", lambda cb: P(cb).select("name,team(*)").execute()),
         C("relationship bad hint", lambda cb: P(cb).select("name,teams!nope(*)").execute()),
-        C("no relationships at all", lambda cb: cb.rdb.table("codes").select("code,teams(*)").execute()),
+        C(
+            "no relationships at all",
+            lambda cb: cb.rdb.table("codes").select("code,teams(*)").execute(),
+        ),
         C("embed column error first", lambda cb: P(cb).select("nope,teams(nope)").execute()),
-        C("embed filter type error", lambda cb: T(cb).select("name,people(name)").eq("people.age", "x").execute()),
+        C(
+            "embed filter type error",
+            lambda cb: T(cb).select("name,people(name)").eq("people.age", "x").execute(),
+        ),
         C("filter on not embedded", lambda cb: P(cb).select("id").eq("teams.name", "x").execute()),
-        C("order on not embedded", raw("GET", "/people", [("select", "id"), ("teams.order", "name")])),
+        C(
+            "order on not embedded",
+            raw("GET", "/people", [("select", "id"), ("teams.order", "name")]),
+        ),
         C("limit on not embedded", raw("GET", "/people", [("select", "id"), ("teams.limit", "1")])),
-        C("one-to-one embed", lambda cb: P(cb).select("name,profiles(bio)").order("id").limit(6).execute()),
-        C("one-to-one reverse", lambda cb: cb.rdb.table("profiles").select("bio,people(name)").order("id").execute()),
-        C("composite key embed", lambda cb: cb.rdb.table("reviews").select("stars,badges(label,level)").order("id").execute()),
-        C("composite key reverse", lambda cb: cb.rdb.table("badges").select("label,reviews(stars)").order("id").execute()),
-        C("inner embed counted", lambda cb: P(cb).select("id,teams!inner(name)", count="exact").neq("teams.name", "blue").order("id").limit(3).execute()),
-        C("head with embed", lambda cb: P(cb).select("id,teams(name)", count="exact", head=True).execute()),
-        C("not and", raw("GET", "/people", [("select", "id"), ("not.and", "(age.gte.18,age.lte.30)"), ("order", "id")])),
+        C(
+            "one-to-one embed",
+            lambda cb: P(cb).select("name,profiles(bio)").order("id").limit(6).execute(),
+        ),
+        C(
+            "one-to-one reverse",
+            lambda cb: cb.rdb.table("profiles").select("bio,people(name)").order("id").execute(),
+        ),
+        C(
+            "composite key embed",
+            lambda cb: (
+                cb.rdb.table("reviews").select("stars,badges(label,level)").order("id").execute()
+            ),
+        ),
+        C(
+            "composite key reverse",
+            lambda cb: cb.rdb.table("badges").select("label,reviews(stars)").order("id").execute(),
+        ),
+        C(
+            "inner embed counted",
+            lambda cb: (
+                P(cb)
+                .select("id,teams!inner(name)", count="exact")
+                .neq("teams.name", "blue")
+                .order("id")
+                .limit(3)
+                .execute()
+            ),
+        ),
+        C(
+            "head with embed",
+            lambda cb: P(cb).select("id,teams(name)", count="exact", head=True).execute(),
+        ),
+        C(
+            "not and",
+            raw(
+                "GET",
+                "/people",
+                [("select", "id"), ("not.and", "(age.gte.18,age.lte.30)"), ("order", "id")],
+            ),
+        ),
         C("aggregate", lambda cb: P(cb).select("count()").execute()),
         C("aggregate on column", raw("GET", "/people", [("select", "id.sum()")])),
     ]
@@ -236,68 +737,307 @@ def _embeds() -> list[Case]:
 def _ranges() -> list[Case]:
     return [
         C("limit offset", lambda cb: I(cb).select("id").order("id").limit(10).offset(5).execute()),
-        C("count exact", lambda cb: I(cb).select("id", count="exact").order("id").limit(5).execute()),
-        C("count exact all rows", lambda cb: cb.rdb.table("teams").select("id", count="exact").order("id").execute()),
-        C("count planned", lambda cb: I(cb).select("id", count="planned").order("id").limit(3).execute(), compare="no-total"),
-        C("count estimated", lambda cb: I(cb).select("id", count="estimated").order("id").limit(3).execute(), compare="no-total"),
-        C("head count", lambda cb: I(cb).select(count="exact", head=True).eq("bucket", 2).execute()),
+        C(
+            "count exact",
+            lambda cb: I(cb).select("id", count="exact").order("id").limit(5).execute(),
+        ),
+        C(
+            "count exact all rows",
+            lambda cb: cb.rdb.table("teams").select("id", count="exact").order("id").execute(),
+        ),
+        C(
+            "count planned",
+            lambda cb: I(cb).select("id", count="planned").order("id").limit(3).execute(),
+            compare="no-total",
+        ),
+        C(
+            "count estimated",
+            lambda cb: I(cb).select("id", count="estimated").order("id").limit(3).execute(),
+            compare="no-total",
+        ),
+        C(
+            "head count",
+            lambda cb: I(cb).select(count="exact", head=True).eq("bucket", 2).execute(),
+        ),
         C("head no count", lambda cb: I(cb).select(head=True).execute()),
-        C("count filtered", lambda cb: I(cb).select("id", count="exact").eq("bucket", 3).order("id").range(2, 5).execute()),
+        C(
+            "count filtered",
+            lambda cb: (
+                I(cb).select("id", count="exact").eq("bucket", 3).order("id").range(2, 5).execute()
+            ),
+        ),
         C("count empty", lambda cb: I(cb).select("id", count="exact").eq("bucket", 9).execute()),
-        C("range header", raw("GET", "/items", [("select", "id"), ("order", "id")], headers={"Range": "0-4"})),
-        C("range header open", raw("GET", "/items", [("select", "id"), ("order", "id")], headers={"Range": "115-", "Prefer": "count=exact"})),
-        C("range header past end", raw("GET", "/items", [("select", "id"), ("order", "id")], headers={"Range": "200-210", "Prefer": "count=exact"})),
-        C("range header reversed", raw("GET", "/items", [("select", "id")], headers={"Range": "5-3"})),
-        C("range header junk", raw("GET", "/items", [("select", "id"), ("order", "id"), ("limit", "2")], headers={"Range": "items=0-1"})),
-        C("range header and limit", raw("GET", "/items", [("select", "id"), ("order", "id"), ("limit", "3")], headers={"Range": "1-10"})),
-        C("offset past end counted", raw("GET", "/items", [("select", "id"), ("offset", "200")], headers={"Prefer": "count=exact"})),
+        C(
+            "range header",
+            raw("GET", "/items", [("select", "id"), ("order", "id")], headers={"Range": "0-4"}),
+        ),
+        C(
+            "range header open",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("order", "id")],
+                headers={"Range": "115-", "Prefer": "count=exact"},
+            ),
+        ),
+        C(
+            "range header past end",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("order", "id")],
+                headers={"Range": "200-210", "Prefer": "count=exact"},
+            ),
+        ),
+        C(
+            "range header reversed",
+            raw("GET", "/items", [("select", "id")], headers={"Range": "5-3"}),
+        ),
+        C(
+            "range header junk",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("order", "id"), ("limit", "2")],
+                headers={"Range": "items=0-1"},
+            ),
+        ),
+        C(
+            "range header and limit",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("order", "id"), ("limit", "3")],
+                headers={"Range": "1-10"},
+            ),
+        ),
+        C(
+            "offset past end counted",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("offset", "200")],
+                headers={"Prefer": "count=exact"},
+            ),
+        ),
         C("offset past end", raw("GET", "/items", [("select", "id"), ("offset", "200")])),
-        C("offset at end counted", raw("GET", "/teams", [("select", "id"), ("offset", "4")], headers={"Prefer": "count=exact"})),
-        C("limit zero counted", raw("GET", "/items", [("select", "id"), ("limit", "0")], headers={"Prefer": "count=exact"})),
+        C(
+            "offset at end counted",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "id"), ("offset", "4")],
+                headers={"Prefer": "count=exact"},
+            ),
+        ),
+        C(
+            "limit zero counted",
+            raw(
+                "GET",
+                "/items",
+                [("select", "id"), ("limit", "0")],
+                headers={"Prefer": "count=exact"},
+            ),
+        ),
         C("negative limit", raw("GET", "/items", [("select", "id"), ("limit", "-1")])),
-        C("negative offset", raw("GET", "/teams", [("select", "id"), ("offset", "-1"), ("order", "id")])),
-        C("limit not a number", raw("GET", "/teams", [("select", "id"), ("limit", "abc"), ("order", "id")])),
+        C(
+            "negative offset",
+            raw("GET", "/teams", [("select", "id"), ("offset", "-1"), ("order", "id")]),
+        ),
+        C(
+            "limit not a number",
+            raw("GET", "/teams", [("select", "id"), ("limit", "abc"), ("order", "id")]),
+        ),
         C("limit hex", raw("GET", "/items", [("select", "id"), ("limit", "0x3"), ("order", "id")])),
-        C("ties in a small sort keep physical order", lambda cb: I(cb).select("id,bucket").lte("id", 6).order("bucket").execute()),
-        C("two keys", lambda cb: I(cb).select("id,bucket,n").order("bucket").order("n", desc=True).order("id").limit(12).execute()),
-        C("nulls in text order", lambda cb: I(cb).select("id,tag").order("tag", nulls_first=True).order("id").limit(15).execute()),
+        C(
+            "ties in a small sort keep physical order",
+            lambda cb: I(cb).select("id,bucket").lte("id", 6).order("bucket").execute(),
+        ),
+        C(
+            "two keys",
+            lambda cb: (
+                I(cb)
+                .select("id,bucket,n")
+                .order("bucket")
+                .order("n", desc=True)
+                .order("id")
+                .limit(12)
+                .execute()
+            ),
+        ),
+        C(
+            "nulls in text order",
+            lambda cb: (
+                I(cb)
+                .select("id,tag")
+                .order("tag", nulls_first=True)
+                .order("id")
+                .limit(15)
+                .execute()
+            ),
+        ),
         C("tag is null", lambda cb: I(cb).select("id").is_("tag", None).order("id").execute()),
         C("single", lambda cb: P(cb).select("id,name").eq("name", "Alice").single().execute()),
         C("single none", lambda cb: P(cb).select("id").eq("name", "nobody").single().execute()),
         C("single many", lambda cb: P(cb).select("id").eq("age", 25).single().execute()),
-        C("maybe single none", lambda cb: P(cb).select("id").eq("name", "nobody").maybe_single().execute()),
-        C("error with object accept", raw("GET", "/teams", [("nme", "eq.1")], headers={"Accept": "application/vnd.pgrst.object+json"})),
-        C("insert with object accept", raw("POST", "/teams", headers={"Accept": "application/vnd.pgrst.object+json"}, json_body={"name": "obj"})),
-        C("accept object short", raw("GET", "/teams", [("select", "name"), ("id", "eq.1")], headers={"Accept": "application/vnd.pgrst.object"})),
-        C("accept list with json", raw("GET", "/teams", [("select", "name"), ("order", "id"), ("limit", "1")], headers={"Accept": "application/json, text/plain, */*"})),
-        C("accept star", raw("GET", "/teams", [("select", "name"), ("order", "id"), ("limit", "1")], headers={"Accept": "*/*"})),
-        C("accept unknown", raw("GET", "/teams", [("select", "name")], headers={"Accept": "text/html"})),
-        C("accept with q", raw("GET", "/teams", [("select", "name"), ("order", "id"), ("limit", "1")], headers={"Accept": "application/json;q=0.5, text/html"})),
-        C("other schema", lambda cb: cb.rdb.mysql("other").table("notes").select().order("id").execute()),
-        C("other schema by header", raw("GET", "/notes", [("select", "body"), ("order", "id")], headers={"Accept-Profile": "other"})),
+        C(
+            "maybe single none",
+            lambda cb: P(cb).select("id").eq("name", "nobody").maybe_single().execute(),
+        ),
+        C(
+            "error with object accept",
+            raw(
+                "GET",
+                "/teams",
+                [("nme", "eq.1")],
+                headers={"Accept": "application/vnd.pgrst.object+json"},
+            ),
+        ),
+        C(
+            "insert with object accept",
+            raw(
+                "POST",
+                "/teams",
+                headers={"Accept": "application/vnd.pgrst.object+json"},
+                json_body={"name": "obj"},
+            ),
+        ),
+        C(
+            "accept object short",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "name"), ("id", "eq.1")],
+                headers={"Accept": "application/vnd.pgrst.object"},
+            ),
+        ),
+        C(
+            "accept list with json",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "name"), ("order", "id"), ("limit", "1")],
+                headers={"Accept": "application/json, text/plain, */*"},
+            ),
+        ),
+        C(
+            "accept star",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "name"), ("order", "id"), ("limit", "1")],
+                headers={"Accept": "*/*"},
+            ),
+        ),
+        C(
+            "accept unknown",
+            raw("GET", "/teams", [("select", "name")], headers={"Accept": "text/html"}),
+        ),
+        C(
+            "accept with q",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "name"), ("order", "id"), ("limit", "1")],
+                headers={"Accept": "application/json;q=0.5, text/html"},
+            ),
+        ),
+        C(
+            "other schema",
+            lambda cb: cb.rdb.mysql("other").table("notes").select().order("id").execute(),
+        ),
+        C(
+            "other schema by header",
+            raw(
+                "GET",
+                "/notes",
+                [("select", "body"), ("order", "id")],
+                headers={"Accept-Profile": "other"},
+            ),
+        ),
         C("unknown schema", lambda cb: cb.rdb.mysql("nope").table("notes").select().execute()),
         C("table not in default schema", lambda cb: cb.rdb.table("notes").select().execute()),
-        C("prefer lenient applied", raw("GET", "/teams", [("select", "id"), ("order", "id"), ("limit", "1")], headers={"Prefer": "handling=lenient, count=exact"})),
-        C("prefer junk ignored", raw("GET", "/teams", [("select", "id"), ("order", "id"), ("limit", "1")], headers={"Prefer": "count=bogus, tx=commit, return=minimal"})),
-        C("prefer timezone utc", raw("GET", "/people", [("select", "seen_tz"), ("order", "id"), ("limit", "1")], headers={"Prefer": "timezone=UTC"})),
+        C(
+            "prefer lenient applied",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "id"), ("order", "id"), ("limit", "1")],
+                headers={"Prefer": "handling=lenient, count=exact"},
+            ),
+        ),
+        C(
+            "prefer junk ignored",
+            raw(
+                "GET",
+                "/teams",
+                [("select", "id"), ("order", "id"), ("limit", "1")],
+                headers={"Prefer": "count=bogus, tx=commit, return=minimal"},
+            ),
+        ),
+        C(
+            "prefer timezone utc",
+            raw(
+                "GET",
+                "/people",
+                [("select", "seen_tz"), ("order", "id"), ("limit", "1")],
+                headers={"Prefer": "timezone=UTC"},
+            ),
+        ),
     ]
 
 
 def _rpc() -> list[Case]:
     return [
         C("rpc scalar post", lambda cb: cb.rdb.rpc("add_numbers", {"a": 2, "b": 3}).execute()),
-        C("rpc scalar get", lambda cb: cb.rdb.rpc("add_numbers", {"a": 2, "b": 3}, get=True).execute()),
-        C("rpc scalar object", raw("GET", "/rpc/add_numbers", [("a", "1"), ("b", "2")], headers={"Accept": "application/vnd.pgrst.object+json"})),
+        C(
+            "rpc scalar get",
+            lambda cb: cb.rdb.rpc("add_numbers", {"a": 2, "b": 3}, get=True).execute(),
+        ),
+        C(
+            "rpc scalar object",
+            raw(
+                "GET",
+                "/rpc/add_numbers",
+                [("a", "1"), ("b", "2")],
+                headers={"Accept": "application/vnd.pgrst.object+json"},
+            ),
+        ),
         C("rpc rows", lambda cb: cb.rdb.rpc("squares", {"n": 5}).execute()),
-        C("rpc rows shaped", lambda cb: cb.rdb.rpc("squares", {"n": 6}, count="exact").select("i,label").gt("i", 2).order("i", desc=True).limit(2).execute()),
-        C("rpc rows get", lambda cb: cb.rdb.rpc("squares", {"n": 3}, get=True).select("label").execute()),
-        C("rpc rows single", lambda cb: cb.rdb.rpc("squares", {"n": 4}).select("i,sq").eq("i", 2).single().execute()),
-        C("rpc rows like", lambda cb: cb.rdb.rpc("squares", {"n": 12}).select("label").like("label", "#1*").execute()),
+        C(
+            "rpc rows shaped",
+            lambda cb: (
+                cb.rdb.rpc("squares", {"n": 6}, count="exact")
+                .select("i,label")
+                .gt("i", 2)
+                .order("i", desc=True)
+                .limit(2)
+                .execute()
+            ),
+        ),
+        C(
+            "rpc rows get",
+            lambda cb: cb.rdb.rpc("squares", {"n": 3}, get=True).select("label").execute(),
+        ),
+        C(
+            "rpc rows single",
+            lambda cb: cb.rdb.rpc("squares", {"n": 4}).select("i,sq").eq("i", 2).single().execute(),
+        ),
+        C(
+            "rpc rows like",
+            lambda cb: (
+                cb.rdb.rpc("squares", {"n": 12}).select("label").like("label", "#1*").execute()
+            ),
+        ),
         C("rpc missing with args", lambda cb: cb.rdb.rpc("nope", {"x": 1}).execute()),
         C("rpc missing two args", lambda cb: cb.rdb.rpc("nope", {"y": 1, "x": 2}).execute()),
         C("rpc missing without args", lambda cb: cb.rdb.rpc("nope").execute()),
         C("rpc missing get", lambda cb: cb.rdb.rpc("nope", get=True).execute()),
-        C("rpc anon", lambda cb: cb.rdb.rpc("add_numbers", {"a": 1, "b": 1}).execute(), role="anon"),
+        C(
+            "rpc anon",
+            lambda cb: cb.rdb.rpc("add_numbers", {"a": 1, "b": 1}).execute(),
+            role="anon",
+        ),
     ]
 
 
@@ -306,89 +1046,475 @@ def _writes() -> list[Case]:
     badges = lambda cb: cb.rdb.table("badges")  # noqa: E731
     return [
         C("insert minimal", lambda cb: P(cb).insert({"name": "w1", "age": 3}).execute()),
-        C("insert representation", lambda cb: P(cb).insert([{"name": "w2", "age": 4}, {"name": "w3", "age": None}], returning="representation").execute()),
-        C("insert select", lambda cb: P(cb).insert({"name": "w4", "score": 1.005, "amount": "1.50"}).select("id,name,score,amount,note,active").execute()),
-        C("insert bulk missing null", lambda cb: P(cb).insert([{"name": "w5", "note": "given"}, {"name": "w6"}]).select("name,note").execute()),
-        C("insert bulk missing default", lambda cb: P(cb).insert([{"name": "w7", "note": "given"}, {"name": "w8"}], default_to_null=False).select("name,note").execute()),
-        C("insert count", lambda cb: P(cb).insert([{"name": "w9"}, {"name": "w10"}], count="exact").execute()),
-        C("insert json conversions", lambda cb: P(cb).insert({"name": 5, "age": "7", "active": "yes", "meta": "str", "raw": 5, "ratio": "1e-3", "weight": 16777217}).select("name,age,active,meta,raw,ratio,weight").execute()),
-        C("insert object into text", lambda cb: P(cb).insert({"name": {"a": 1}, "nick": [1, 2]}).select("name,nick").execute()),
-        C("insert times", lambda cb: P(cb).insert({"name": "t1", "born": "2020-02-29", "seen": "2024-01-02T03:04:05.1234567+05", "seen_tz": "2024-01-02T03:04:05.5+05:30", "token": "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12}"}).select("born,seen,seen_tz,token").execute()),
-        C("insert jsonb normalised", raw("POST", "/people", [("select", "meta,raw")], headers={"Prefer": "return=representation", "Content-Type": "application/json"}, content=b'{"name":"j1","meta":{"bb":1,"a":[1.50,1e2,-0],"a ":null},"raw":{"z":1, "z":2.50}}')),
-        C("insert bool from number", lambda cb: P(cb).insert({"name": "b1", "active": 0}).select("active").execute()),
+        C(
+            "insert representation",
+            lambda cb: (
+                P(cb)
+                .insert(
+                    [{"name": "w2", "age": 4}, {"name": "w3", "age": None}],
+                    returning="representation",
+                )
+                .execute()
+            ),
+        ),
+        C(
+            "insert select",
+            lambda cb: (
+                P(cb)
+                .insert({"name": "w4", "score": 1.005, "amount": "1.50"})
+                .select("id,name,score,amount,note,active")
+                .execute()
+            ),
+        ),
+        C(
+            "insert bulk missing null",
+            lambda cb: (
+                P(cb)
+                .insert([{"name": "w5", "note": "given"}, {"name": "w6"}])
+                .select("name,note")
+                .execute()
+            ),
+        ),
+        C(
+            "insert bulk missing default",
+            lambda cb: (
+                P(cb)
+                .insert([{"name": "w7", "note": "given"}, {"name": "w8"}], default_to_null=False)
+                .select("name,note")
+                .execute()
+            ),
+        ),
+        C(
+            "insert count",
+            lambda cb: P(cb).insert([{"name": "w9"}, {"name": "w10"}], count="exact").execute(),
+        ),
+        C(
+            "insert json conversions",
+            lambda cb: (
+                P(cb)
+                .insert(
+                    {
+                        "name": 5,
+                        "age": "7",
+                        "active": "yes",
+                        "meta": "str",
+                        "raw": 5,
+                        "ratio": "1e-3",
+                        "weight": 16777217,
+                    }
+                )
+                .select("name,age,active,meta,raw,ratio,weight")
+                .execute()
+            ),
+        ),
+        C(
+            "insert object into text",
+            lambda cb: (
+                P(cb).insert({"name": {"a": 1}, "nick": [1, 2]}).select("name,nick").execute()
+            ),
+        ),
+        C(
+            "insert times",
+            lambda cb: (
+                P(cb)
+                .insert(
+                    {
+                        "name": "t1",
+                        "born": "2020-02-29",
+                        "seen": "2024-01-02T03:04:05.1234567+05",
+                        "seen_tz": "2024-01-02T03:04:05.5+05:30",
+                        "token": "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12}",
+                    }
+                )
+                .select("born,seen,seen_tz,token")
+                .execute()
+            ),
+        ),
+        C(
+            "insert jsonb normalised",
+            raw(
+                "POST",
+                "/people",
+                [("select", "meta,raw")],
+                headers={"Prefer": "return=representation", "Content-Type": "application/json"},
+                content=b'{"name":"j1","meta":{"bb":1,"a":[1.50,1e2,-0],"a ":null},"raw":{"z":1, "z":2.50}}',
+            ),
+        ),
+        C(
+            "insert bool from number",
+            lambda cb: P(cb).insert({"name": "b1", "active": 0}).select("active").execute(),
+        ),
         C("insert bad integer", lambda cb: P(cb).insert({"name": "e1", "age": True}).execute()),
-        C("insert fractional integer", lambda cb: P(cb).insert({"name": "e2", "age": 1.5}).execute()),
-        C("insert varchar too long", lambda cb: P(cb).insert({"name": "e3", "nick": "123456789012345678901"}).execute()),
-        C("insert varchar trailing spaces", lambda cb: P(cb).insert({"name": "e4", "nick": "12345678901234567890    "}).select("nick").execute()),
-        C("insert numeric rounds", lambda cb: P(cb).insert({"name": "e5", "score": 123456.789}).select("score").execute()),
-        C("insert numeric overflow", lambda cb: P(cb).insert({"name": "e6", "score": 1234567}).execute()),
-        C("insert real overflow", lambda cb: P(cb).insert({"name": "e7", "weight": 1e39}).execute()),
+        C(
+            "insert fractional integer",
+            lambda cb: P(cb).insert({"name": "e2", "age": 1.5}).execute(),
+        ),
+        C(
+            "insert varchar too long",
+            lambda cb: P(cb).insert({"name": "e3", "nick": "123456789012345678901"}).execute(),
+        ),
+        C(
+            "insert varchar trailing spaces",
+            lambda cb: (
+                P(cb)
+                .insert({"name": "e4", "nick": "12345678901234567890    "})
+                .select("nick")
+                .execute()
+            ),
+        ),
+        C(
+            "insert numeric rounds",
+            lambda cb: P(cb).insert({"name": "e5", "score": 123456.789}).select("score").execute(),
+        ),
+        C(
+            "insert numeric overflow",
+            lambda cb: P(cb).insert({"name": "e6", "score": 1234567}).execute(),
+        ),
+        C(
+            "insert real overflow",
+            lambda cb: P(cb).insert({"name": "e7", "weight": 1e39}).execute(),
+        ),
         C("insert not null", lambda cb: P(cb).insert({"age": 1}).execute()),
-        C("insert empty object", raw("POST", "/people", headers={"Prefer": "return=representation"}, json_body={})),
+        C(
+            "insert empty object",
+            raw("POST", "/people", headers={"Prefer": "return=representation"}, json_body={}),
+        ),
         C("insert unique", lambda cb: P(cb).insert({"name": "e8", "nick": "al"}).execute()),
-        C("insert unique in batch", lambda cb: P(cb).insert([{"name": "e9", "nick": "q1"}, {"name": "e10", "nick": "q1"}]).execute()),
+        C(
+            "insert unique in batch",
+            lambda cb: (
+                P(cb)
+                .insert([{"name": "e9", "nick": "q1"}, {"name": "e10", "nick": "q1"}])
+                .execute()
+            ),
+        ),
         C("insert foreign key", lambda cb: P(cb).insert({"name": "e11", "team_id": 99}).execute()),
-        C("insert unknown columns", raw("POST", "/teams", json_body=[{"zz": 1, "aa": 2, "name": "x"}])),
-        C("insert columns param unknown", raw("POST", "/teams", [("columns", "name,zz")], json_body={"name": "x"})),
+        C(
+            "insert unknown columns",
+            raw("POST", "/teams", json_body=[{"zz": 1, "aa": 2, "name": "x"}]),
+        ),
+        C(
+            "insert columns param unknown",
+            raw("POST", "/teams", [("columns", "name,zz")], json_body={"name": "x"}),
+        ),
         C("insert keys differ", raw("POST", "/teams", json_body=[{"name": "k1"}, {"city": "k2"}])),
         C("insert scalars", raw("POST", "/teams", json_body=[1, 2])),
-        C("insert empty array", raw("POST", "/teams", headers={"Prefer": "return=representation"}, json_body=[])),
-        C("insert invalid json", raw("POST", "/teams", headers={"Content-Type": "application/json"}, content=b"{nope")),
-        C("insert empty body", raw("POST", "/teams", headers={"Content-Type": "application/json"}, content=b"")),
-        C("after failed inserts", lambda cb: P(cb).select("id,name,nick,age").gt("id", 21).order("id").execute()),
-        C("insert after failures takes next id", lambda cb: P(cb).insert({"name": "w11"}).select("id").execute()),
-        C("insert identity always", lambda cb: codes(cb).insert({"code": "z", "label": "x", "serial_no": 5}).execute()),
-        C("insert identity always default", lambda cb: codes(cb).insert({"code": "z", "label": "zed"}).select().execute()),
-        C("insert text key duplicate", lambda cb: codes(cb).insert({"code": "a", "label": "again"}).execute()),
-        C("insert label too long", lambda cb: codes(cb).insert({"code": "y", "label": "123456789"}).execute()),
-        C("upsert merge by key", lambda cb: T(cb).upsert({"id": 1, "name": "Red2"}, returning="representation").execute()),
-        C("upsert merge mixed", lambda cb: T(cb).upsert([{"name": "u1", "city": "x"}, {"name": "blue", "city": "Bleu"}], on_conflict="name", returning="representation", count="exact").execute()),
-        C("upsert merge missing default", raw("POST", "/teams", [("on_conflict", "name"), ("columns", "name,city"), ("select", "name,city")], headers={"Prefer": "resolution=merge-duplicates,missing=default,return=representation"}, json_body=[{"name": "u2"}, {"name": "Émeraude"}])),
-        C("upsert ignore", lambda cb: T(cb).upsert([{"name": "u3"}, {"name": "Red2"}], on_conflict="name", ignore_duplicates=True, returning="representation").execute()),
-        C("upsert ignore all", lambda cb: T(cb).upsert([{"name": "u3"}], on_conflict="name", ignore_duplicates=True, returning="representation").execute()),
-        C("upsert twice in batch", lambda cb: T(cb).upsert([{"name": "u4"}, {"name": "u4"}], on_conflict="name").execute()),
-        C("upsert no unique", lambda cb: T(cb).upsert([{"name": "u5"}], on_conflict="city").execute()),
-        C("upsert composite", lambda cb: badges(cb).upsert([{"person_id": 1, "label": "gold", "level": 9}, {"person_id": 2, "label": "new", "level": 1}], on_conflict="person_id,label", returning="representation").execute()),
-        C("upsert minimal merged", lambda cb: T(cb).upsert({"name": "u1", "city": "y"}, on_conflict="name").execute()),
-        C("upsert violates other key", lambda cb: T(cb).upsert({"id": 2, "name": "Red2"}).execute()),
-        C("missing default takes a sequence value per row", raw("POST", "/teams", [("columns", "id,name"), ("select", "id,name")], headers={"Prefer": "missing=default,return=representation"}, json_body=[{"name": "md1"}, {"id": 77, "name": "md2"}])),
-        C("next id after missing default", lambda cb: T(cb).insert({"name": "md3"}).select("id").execute()),
+        C(
+            "insert empty array",
+            raw("POST", "/teams", headers={"Prefer": "return=representation"}, json_body=[]),
+        ),
+        C(
+            "insert invalid json",
+            raw("POST", "/teams", headers={"Content-Type": "application/json"}, content=b"{nope"),
+        ),
+        C(
+            "insert empty body",
+            raw("POST", "/teams", headers={"Content-Type": "application/json"}, content=b""),
+        ),
+        C(
+            "after failed inserts",
+            lambda cb: P(cb).select("id,name,nick,age").gt("id", 21).order("id").execute(),
+        ),
+        C(
+            "insert after failures takes next id",
+            lambda cb: P(cb).insert({"name": "w11"}).select("id").execute(),
+        ),
+        C(
+            "insert identity always",
+            lambda cb: codes(cb).insert({"code": "z", "label": "x", "serial_no": 5}).execute(),
+        ),
+        C(
+            "insert identity always default",
+            lambda cb: codes(cb).insert({"code": "z", "label": "zed"}).select().execute(),
+        ),
+        C(
+            "insert text key duplicate",
+            lambda cb: codes(cb).insert({"code": "a", "label": "again"}).execute(),
+        ),
+        C(
+            "insert label too long",
+            lambda cb: codes(cb).insert({"code": "y", "label": "123456789"}).execute(),
+        ),
+        C(
+            "upsert merge by key",
+            lambda cb: (
+                T(cb).upsert({"id": 1, "name": "Red2"}, returning="representation").execute()
+            ),
+        ),
+        C(
+            "upsert merge mixed",
+            lambda cb: (
+                T(cb)
+                .upsert(
+                    [{"name": "u1", "city": "x"}, {"name": "blue", "city": "Bleu"}],
+                    on_conflict="name",
+                    returning="representation",
+                    count="exact",
+                )
+                .execute()
+            ),
+        ),
+        C(
+            "upsert merge missing default",
+            raw(
+                "POST",
+                "/teams",
+                [("on_conflict", "name"), ("columns", "name,city"), ("select", "name,city")],
+                headers={
+                    "Prefer": "resolution=merge-duplicates,missing=default,return=representation"
+                },
+                json_body=[{"name": "u2"}, {"name": "Émeraude"}],
+            ),
+        ),
+        C(
+            "upsert ignore",
+            lambda cb: (
+                T(cb)
+                .upsert(
+                    [{"name": "u3"}, {"name": "Red2"}],
+                    on_conflict="name",
+                    ignore_duplicates=True,
+                    returning="representation",
+                )
+                .execute()
+            ),
+        ),
+        C(
+            "upsert ignore all",
+            lambda cb: (
+                T(cb)
+                .upsert(
+                    [{"name": "u3"}],
+                    on_conflict="name",
+                    ignore_duplicates=True,
+                    returning="representation",
+                )
+                .execute()
+            ),
+        ),
+        C(
+            "upsert twice in batch",
+            lambda cb: T(cb).upsert([{"name": "u4"}, {"name": "u4"}], on_conflict="name").execute(),
+        ),
+        C(
+            "upsert no unique",
+            lambda cb: T(cb).upsert([{"name": "u5"}], on_conflict="city").execute(),
+        ),
+        C(
+            "upsert composite",
+            lambda cb: (
+                badges(cb)
+                .upsert(
+                    [
+                        {"person_id": 1, "label": "gold", "level": 9},
+                        {"person_id": 2, "label": "new", "level": 1},
+                    ],
+                    on_conflict="person_id,label",
+                    returning="representation",
+                )
+                .execute()
+            ),
+        ),
+        C(
+            "upsert minimal merged",
+            lambda cb: T(cb).upsert({"name": "u1", "city": "y"}, on_conflict="name").execute(),
+        ),
+        C(
+            "upsert violates other key",
+            lambda cb: T(cb).upsert({"id": 2, "name": "Red2"}).execute(),
+        ),
+        C(
+            "missing default takes a sequence value per row",
+            raw(
+                "POST",
+                "/teams",
+                [("columns", "id,name"), ("select", "id,name")],
+                headers={"Prefer": "missing=default,return=representation"},
+                json_body=[{"name": "md1"}, {"id": 77, "name": "md2"}],
+            ),
+        ),
+        C(
+            "next id after missing default",
+            lambda cb: T(cb).insert({"name": "md3"}).select("id").execute(),
+        ),
         C("teams after upserts", lambda cb: T(cb).select().order("id").execute()),
-        C("insert composite key violation", lambda cb: cb.rdb.table("reviews").insert({"person_id": 1, "label": "nope", "stars": 1}).execute()),
-        C("insert composite key half null", lambda cb: cb.rdb.table("reviews").insert({"person_id": 1, "stars": 2}).select("person_id,label,stars").execute()),
-        C("update composite referenced key", lambda cb: cb.rdb.table("badges").update({"label": "platinum"}).eq("person_id", 1).eq("label", "gold").execute()),
-        C("update ignores order", raw("PATCH", "/people", [("name", "like.w*"), ("order", "name.desc"), ("select", "name")], headers={"Prefer": "return=representation"}, json_body={"note": "o"})),
+        C(
+            "insert composite key violation",
+            lambda cb: (
+                cb.rdb.table("reviews")
+                .insert({"person_id": 1, "label": "nope", "stars": 1})
+                .execute()
+            ),
+        ),
+        C(
+            "insert composite key half null",
+            lambda cb: (
+                cb.rdb.table("reviews")
+                .insert({"person_id": 1, "stars": 2})
+                .select("person_id,label,stars")
+                .execute()
+            ),
+        ),
+        C(
+            "update composite referenced key",
+            lambda cb: (
+                cb.rdb.table("badges")
+                .update({"label": "platinum"})
+                .eq("person_id", 1)
+                .eq("label", "gold")
+                .execute()
+            ),
+        ),
+        C(
+            "update ignores order",
+            raw(
+                "PATCH",
+                "/people",
+                [("name", "like.w*"), ("order", "name.desc"), ("select", "name")],
+                headers={"Prefer": "return=representation"},
+                json_body={"note": "o"},
+            ),
+        ),
         C("update", lambda cb: P(cb).update({"age": 9}).eq("name", "w1").execute()),
-        C("update representation", lambda cb: P(cb).update({"age": 8, "note": "n"}, returning="representation").like("name", "w*").select("name,age,note").execute()),
-        C("update count", lambda cb: P(cb).update({"active": False}, count="exact").eq("age", 8).execute()),
-        C("update count representation", lambda cb: P(cb).update({"active": True}, count="exact").eq("age", 8).select("id").execute()),
-        C("update no match", lambda cb: P(cb).update({"age": 1}, returning="representation").eq("name", "nobody").execute()),
-        C("update no match minimal", lambda cb: P(cb).update({"age": 1}, count="exact").eq("name", "nobody").execute()),
+        C(
+            "update representation",
+            lambda cb: (
+                P(cb)
+                .update({"age": 8, "note": "n"}, returning="representation")
+                .like("name", "w*")
+                .select("name,age,note")
+                .execute()
+            ),
+        ),
+        C(
+            "update count",
+            lambda cb: P(cb).update({"active": False}, count="exact").eq("age", 8).execute(),
+        ),
+        C(
+            "update count representation",
+            lambda cb: (
+                P(cb).update({"active": True}, count="exact").eq("age", 8).select("id").execute()
+            ),
+        ),
+        C(
+            "update no match",
+            lambda cb: (
+                P(cb).update({"age": 1}, returning="representation").eq("name", "nobody").execute()
+            ),
+        ),
+        C(
+            "update no match minimal",
+            lambda cb: P(cb).update({"age": 1}, count="exact").eq("name", "nobody").execute(),
+        ),
         C("update unique", lambda cb: P(cb).update({"nick": "al"}).eq("name", "bob").execute()),
-        C("update foreign key", lambda cb: P(cb).update({"team_id": 99}).eq("name", "bob").execute()),
+        C(
+            "update foreign key",
+            lambda cb: P(cb).update({"team_id": 99}).eq("name", "bob").execute(),
+        ),
         C("update not null", lambda cb: P(cb).update({"name": None}).eq("name", "bob").execute()),
         C("update bad value", lambda cb: P(cb).update({"age": "old"}).eq("name", "bob").execute()),
-        C("update unknown column", lambda cb: P(cb).update({"agee": 1}).eq("name", "bob").execute()),
+        C(
+            "update unknown column",
+            lambda cb: P(cb).update({"agee": 1}).eq("name", "bob").execute(),
+        ),
         C("update referenced key", lambda cb: T(cb).update({"id": 50}).eq("id", 1).execute()),
-        C("update identity always", lambda cb: codes(cb).update({"serial_no": 3}).eq("code", "a").execute()),
+        C(
+            "update identity always",
+            lambda cb: codes(cb).update({"serial_no": 3}).eq("code", "a").execute(),
+        ),
         C("update empty body", raw("PATCH", "/teams", [("id", "eq.1")], json_body={})),
-        C("update with embed", lambda cb: P(cb).update({"team_id": 3}, returning="representation").eq("name", "w2").select("name,teams(name)").execute()),
-        C("update single object", raw("PATCH", "/people", [("name", "like.w*")], headers={"Accept": "application/vnd.pgrst.object+json", "Prefer": "return=representation"}, json_body={"note": "many"})),
-        C("people after updates", lambda cb: P(cb).select("id,name,age,note,active,team_id").gt("id", 21).order("id").execute()),
+        C(
+            "update with embed",
+            lambda cb: (
+                P(cb)
+                .update({"team_id": 3}, returning="representation")
+                .eq("name", "w2")
+                .select("name,teams(name)")
+                .execute()
+            ),
+        ),
+        C(
+            "update single object",
+            raw(
+                "PATCH",
+                "/people",
+                [("name", "like.w*")],
+                headers={
+                    "Accept": "application/vnd.pgrst.object+json",
+                    "Prefer": "return=representation",
+                },
+                json_body={"note": "many"},
+            ),
+        ),
+        C(
+            "people after updates",
+            lambda cb: (
+                P(cb).select("id,name,age,note,active,team_id").gt("id", 21).order("id").execute()
+            ),
+        ),
         C("physical order after updates", lambda cb: P(cb).select("id").execute()),
-        C("delete", lambda cb: badges(cb).delete(returning="representation").eq("label", "silver").execute()),
-        C("delete count", lambda cb: badges(cb).delete(count="exact").eq("label", "nothing").execute()),
+        C(
+            "delete",
+            lambda cb: (
+                badges(cb).delete(returning="representation").eq("label", "silver").execute()
+            ),
+        ),
+        C(
+            "delete count",
+            lambda cb: badges(cb).delete(count="exact").eq("label", "nothing").execute(),
+        ),
         C("delete cascades", lambda cb: P(cb).delete(count="exact").eq("name", "bob").execute()),
         C("badges after cascade", lambda cb: badges(cb).select().order("id").execute()),
         C("delete referenced", lambda cb: T(cb).delete().eq("name", "Red2").execute()),
         C("delete blocked through a cascade", lambda cb: P(cb).delete().eq("id", 1).execute()),
-        C("delete sets null", lambda cb: P(cb).delete(returning="representation").eq("id", 3).select("id,name").execute()),
-        C("profiles after set null", lambda cb: cb.rdb.table("profiles").select().order("id").execute()),
-        C("badges after set null", lambda cb: cb.rdb.table("badges").select().order("id").execute()),
-        C("delete unreferenced", lambda cb: T(cb).delete(returning="representation").eq("name", "u3").select("name").execute()),
-        C("delete representation many", lambda cb: P(cb).delete(returning="representation", count="exact").like("name", "w1*").select("name").execute()),
-        C("delete single object", raw("DELETE", "/people", [("name", "like.w*")], headers={"Accept": "application/vnd.pgrst.object+json"})),
-        C("other schema insert", lambda cb: cb.rdb.mysql("other").table("notes").insert({"body": "third"}, returning="representation").execute()),
+        C(
+            "delete sets null",
+            lambda cb: (
+                P(cb).delete(returning="representation").eq("id", 3).select("id,name").execute()
+            ),
+        ),
+        C(
+            "profiles after set null",
+            lambda cb: cb.rdb.table("profiles").select().order("id").execute(),
+        ),
+        C(
+            "badges after set null",
+            lambda cb: cb.rdb.table("badges").select().order("id").execute(),
+        ),
+        C(
+            "delete unreferenced",
+            lambda cb: (
+                T(cb).delete(returning="representation").eq("name", "u3").select("name").execute()
+            ),
+        ),
+        C(
+            "delete representation many",
+            lambda cb: (
+                P(cb)
+                .delete(returning="representation", count="exact")
+                .like("name", "w1*")
+                .select("name")
+                .execute()
+            ),
+        ),
+        C(
+            "delete single object",
+            raw(
+                "DELETE",
+                "/people",
+                [("name", "like.w*")],
+                headers={"Accept": "application/vnd.pgrst.object+json"},
+            ),
+        ),
+        C(
+            "other schema insert",
+            lambda cb: (
+                cb.rdb.mysql("other")
+                .table("notes")
+                .insert({"body": "third"}, returning="representation")
+                .execute()
+            ),
+        ),
         C("anon read", lambda cb: T(cb).select("name").order("id").execute(), role="anon"),
         C("anon insert", lambda cb: T(cb).insert({"name": "anon"}).execute(), role="anon"),
         C("anon update", lambda cb: T(cb).update({"city": "x"}).eq("id", 1).execute(), role="anon"),
@@ -401,15 +1527,41 @@ def _writes() -> list[Case]:
 def _syntax() -> list[Case]:
     cases = []
     for key, value in [
-        ("age", "foo"), ("age", "eq"), ("age", "noop.1"), ("age", "not.foo"), ("age", "in.1,2"),
-        ("age", "is.not_null"), ("age", "eq(any)1"), ("age", "eq()"), ("age", "is()"),
-        ("or", "(age.eq.1"), ("or", "()"), ("or", "(age.eq.1,not.age.gt.3)"), ("and", "(ord(id.eq.1),id.eq.2)"),
-        ("or", "(id.eq.1,not.xor(id.eq.2))"), ("or", "age.eq.1"), ("select", "id,"), ("select", " "),
-        ("select", "name->"), ("select", "name!hint"), ("select", "id,teams(name[])"),
-        ("select", "name::"), ("select", "data->>-78xy"), ("order", "id.ac"), ("order", "id.descc"),
-        ("order", "id.nullslasttt"), ("order", "id.asc.smth34"), ("order", "teams(name,id)"),
-        ("columns", ","), ("on_conflict", ""), ("age", "eq.\t"), ("a b!c", "eq.1"), ("x.y.z", "eq.1"),
-        ("select", "*!hint"), ("select", "é,ü"), ("order", "é"),
+        ("age", "foo"),
+        ("age", "eq"),
+        ("age", "noop.1"),
+        ("age", "not.foo"),
+        ("age", "in.1,2"),
+        ("age", "is.not_null"),
+        ("age", "eq(any)1"),
+        ("age", "eq()"),
+        ("age", "is()"),
+        ("or", "(age.eq.1"),
+        ("or", "()"),
+        ("or", "(age.eq.1,not.age.gt.3)"),
+        ("and", "(ord(id.eq.1),id.eq.2)"),
+        ("or", "(id.eq.1,not.xor(id.eq.2))"),
+        ("or", "age.eq.1"),
+        ("select", "id,"),
+        ("select", " "),
+        ("select", "name->"),
+        ("select", "name!hint"),
+        ("select", "id,teams(name[])"),
+        ("select", "name::"),
+        ("select", "data->>-78xy"),
+        ("order", "id.ac"),
+        ("order", "id.descc"),
+        ("order", "id.nullslasttt"),
+        ("order", "id.asc.smth34"),
+        ("order", "teams(name,id)"),
+        ("columns", ","),
+        ("on_conflict", ""),
+        ("age", "eq.\t"),
+        ("a b!c", "eq.1"),
+        ("x.y.z", "eq.1"),
+        ("select", "*!hint"),
+        ("select", "é,ü"),
+        ("order", "é"),
     ]:
         cases.append(C(f"syntax {key}={value!r}", raw("GET", "/people", [(key, value)])))
     return cases
@@ -417,35 +1569,115 @@ def _syntax() -> list[Case]:
 
 def _refused() -> list[Case]:
     return [
-        C("fts", lambda cb: P(cb).select("id").text_search("name", "x").execute(), refused="full-text search"),
-        C("contains", lambda cb: P(cb).select("id").contains("meta", {"k": "v"}).execute(), refused="containment"),
-        C("overlaps", lambda cb: P(cb).select("id").filter("meta", "ov", "{1}").execute(), refused="overlap"),
-        C("range operator", lambda cb: P(cb).select("id").range_gt("age", (1, 2)).execute(), refused="range operators"),
+        C(
+            "fts",
+            lambda cb: P(cb).select("id").text_search("name", "x").execute(),
+            refused="full-text search",
+        ),
+        C(
+            "contains",
+            lambda cb: P(cb).select("id").contains("meta", {"k": "v"}).execute(),
+            refused="containment",
+        ),
+        C(
+            "overlaps",
+            lambda cb: P(cb).select("id").filter("meta", "ov", "{1}").execute(),
+            refused="overlap",
+        ),
+        C(
+            "range operator",
+            lambda cb: P(cb).select("id").range_gt("age", (1, 2)).execute(),
+            refused="range operators",
+        ),
         C("regex", raw("GET", "/people", [("name", "match.^A")]), refused="regular expression"),
         C("json path select", raw("GET", "/people", [("select", "meta->b")]), refused="JSON paths"),
         C("json path filter", raw("GET", "/people", [("meta->>k", "eq.v")]), refused="JSON paths"),
         C("cast", raw("GET", "/people", [("select", "id::text")]), refused="casts"),
         C("spread", raw("GET", "/people", [("select", "...teams(name)")]), refused="spread"),
-        C("nested embed", lambda cb: P(cb).select("name,teams(name,people(name))").execute(), refused="deeper than one level"),
-        C("many to many", lambda cb: P(cb).select("name,tags(word)").execute(), refused="many-to-many"),
+        C(
+            "nested embed",
+            lambda cb: P(cb).select("name,teams(name,people(name))").execute(),
+            refused="deeper than one level",
+        ),
+        C(
+            "many to many",
+            lambda cb: P(cb).select("name,tags(word)").execute(),
+            refused="many-to-many",
+        ),
         C("csv", raw("GET", "/people", headers={"Accept": "text/csv"}), refused="text/csv"),
-        C("headers only", raw("POST", "/teams", headers={"Prefer": "return=headers-only"}, json_body={"name": "h"}), refused="return=headers-only"),
-        C("strict handling", raw("GET", "/teams", headers={"Prefer": "handling=strict"}), refused="handling=strict"),
-        C("time zone", raw("GET", "/teams", headers={"Prefer": "timezone=Asia/Shanghai"}), refused="timezone"),
-        C("put", raw("PUT", "/teams", [("id", "eq.1")], json_body={"id": 1, "name": "x"}), refused="PUT"),
-        C("order by a to-many embed", raw("GET", "/teams", [("select", "id,people(name)"), ("order", "people(name)")]), refused="one-to-many"),
-        C("jsonb comparison", lambda cb: P(cb).select("id").eq("meta", "{}").execute(), refused="jsonb"),
+        C(
+            "headers only",
+            raw(
+                "POST", "/teams", headers={"Prefer": "return=headers-only"}, json_body={"name": "h"}
+            ),
+            refused="return=headers-only",
+        ),
+        C(
+            "strict handling",
+            raw("GET", "/teams", headers={"Prefer": "handling=strict"}),
+            refused="handling=strict",
+        ),
+        C(
+            "time zone",
+            raw("GET", "/teams", headers={"Prefer": "timezone=Asia/Shanghai"}),
+            refused="timezone",
+        ),
+        C(
+            "put",
+            raw("PUT", "/teams", [("id", "eq.1")], json_body={"id": 1, "name": "x"}),
+            refused="PUT",
+        ),
+        C(
+            "order by a to-many embed",
+            raw("GET", "/teams", [("select", "id,people(name)"), ("order", "people(name)")]),
+            refused="one-to-many",
+        ),
+        C(
+            "jsonb comparison",
+            lambda cb: P(cb).select("id").eq("meta", "{}").execute(),
+            refused="jsonb",
+        ),
         C("order by jsonb", lambda cb: P(cb).select("id").order("meta").execute(), refused="jsonb"),
-        C("limited update", raw("PATCH", "/people", [("name", "eq.x"), ("limit", "1")], json_body={"age": 1}), refused="limit/offset on update"),
-        C("date spelling", lambda cb: P(cb).select("id").eq("born", "Jan 2 2024").execute(), refused="ISO 8601"),
-        C("special date", lambda cb: P(cb).select("id").eq("born", "today").execute(), refused="special date"),
+        C(
+            "limited update",
+            raw("PATCH", "/people", [("name", "eq.x"), ("limit", "1")], json_body={"age": 1}),
+            refused="limit/offset on update",
+        ),
+        C(
+            "date spelling",
+            lambda cb: P(cb).select("id").eq("born", "Jan 2 2024").execute(),
+            refused="ISO 8601",
+        ),
+        C(
+            "special date",
+            lambda cb: P(cb).select("id").eq("born", "today").execute(),
+            refused="special date",
+        ),
         C("numeric nan", lambda cb: P(cb).select("id").eq("score", "NaN").execute(), refused="NaN"),
         C("float nan", lambda cb: P(cb).select("id").eq("ratio", "nan").execute(), refused="NaN"),
         C("openapi root", raw("GET", "/"), refused="OpenAPI"),
-        C("form body", raw("POST", "/teams", headers={"Content-Type": "application/x-www-form-urlencoded"}, content=b"name=x"), refused="request bodies"),
+        C(
+            "form body",
+            raw(
+                "POST",
+                "/teams",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                content=b"name=x",
+            ),
+            refused="request bodies",
+        ),
     ]
 
 
 def corpus() -> list[Case]:
     """Every case, in the order they run."""
-    return [*_reads(), *_filters(), *_embeds(), *_ranges(), *_rpc(), *_syntax(), *_writes(), *_refused()]
+    return [
+        *_reads(),
+        *_filters(),
+        *_embeds(),
+        *_ranges(),
+        *_rpc(),
+        *_syntax(),
+        *_writes(),
+        *_refused(),
+    ]

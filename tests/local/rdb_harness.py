@@ -57,7 +57,10 @@ def identify(authorization: str | None) -> Caller:
         return Caller("user", uid=token.removeprefix("user-"))
     if token == "admin":
         return Caller("admin")
-    raise CredentialError("INVALID_ACCESS_TOKEN", "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)")
+    raise CredentialError(
+        "INVALID_ACCESS_TOKEN",
+        "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)",
+    )
 
 
 @contextmanager

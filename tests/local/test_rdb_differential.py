@@ -21,17 +21,17 @@ from hypothesis import strategies as st
 from cloudbase_async import CloudBase
 from cloudbase_async.local._identity import Caller
 from cloudbase_async.local.rdb import RdbEngine
-from tests.local.rdb_corpus import corpus
 from cloudbase_async.rdb import filters as f
+from tests.local.rdb_corpus import corpus
 from tests.local.rdb_harness import (
+    USER_TOKEN,
     Call,
     Case,
-    USER_TOKEN,
     Side,
     answer,
-    refusal_problem,
     engine_server,
     postgrest_or_skip,
+    refusal_problem,
 )
 from tests.local.rdb_schema import ENGINE_SCHEMA, POSTGRES_SCHEMA
 
@@ -121,7 +121,13 @@ def _name_filter(op: str, value: Any) -> Call:
 
 def _typed_filter(column: str, op: str, value: str) -> Call:
     def call(cb: CloudBase) -> Any:
-        return cb.rdb.table("people").select(f"id,{column}").filter(column, op, value).order("id").execute()
+        return (
+            cb.rdb.table("people")
+            .select(f"id,{column}")
+            .filter(column, op, value)
+            .order("id")
+            .execute()
+        )
 
     return call
 
@@ -149,9 +155,7 @@ def test_generated_text_filters(sides: Sides, op: str, value: str) -> None:
 
 @_SETTINGS
 @given(values=st.lists(_TEXT, min_size=1, max_size=3), pair=st.tuples(_TEXT, _TEXT))
-def test_generated_lists_and_trees(
-    sides: Sides, values: list[str], pair: tuple[str, str]
-) -> None:
+def test_generated_lists_and_trees(sides: Sides, values: list[str], pair: tuple[str, str]) -> None:
     _same(sides, _name_filter("in", values))
     _same(sides, _name_filter("or", pair))
 
@@ -167,18 +171,28 @@ def test_generated_numbers(sides: Sides, column: str, op: str, value: str) -> No
 
 
 _WORDS = st.text(
-    alphabet=st.characters(categories=["Lu", "Ll", "Lt", "Lm", "Nd", "Zs", "Po"], exclude_characters="\x00"),
+    alphabet=st.characters(
+        categories=["Lu", "Ll", "Lt", "Lm", "Nd", "Zs", "Po"], exclude_characters="\x00"
+    ),
     min_size=1,
     max_size=6,
 )
 
 
 def _scratch_insert(value: str) -> Call:
-    return lambda cb: cb.rdb.table("scratch").insert({"value": value}, returning="representation").execute()
+    return lambda cb: (
+        cb.rdb.table("scratch").insert({"value": value}, returning="representation").execute()
+    )
 
 
 def _scratch_find(op: str, pattern: str) -> Call:
-    return lambda cb: cb.rdb.table("scratch").select("id,value").filter("value", op, pattern).order("id").execute()
+    return lambda cb: (
+        cb.rdb.table("scratch")
+        .select("id,value")
+        .filter("value", op, pattern)
+        .order("id")
+        .execute()
+    )
 
 
 @_SETTINGS

@@ -51,9 +51,10 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from .._identity import Caller
-from ._engine import Core, RpcCall
+from ._engine import Core
 from ._errors import UNSUPPORTED_CODE, RdbError, RdbSchemaError
 from ._http import RdbRequest, RdbResponse, error_response
+from ._rpc import RpcCall, missing_function
 from ._routes import routes
 
 __all__ = [
@@ -149,7 +150,7 @@ class RdbEngine:
             return answer  # type: ignore[no-any-return]
         fn = self._functions.get(answer.name)
         if fn is None:
-            return self._core.missing_function(answer)
+            return error_response(missing_function(answer))
         try:
             if inspect.iscoroutinefunction(fn):
                 value = await fn(answer.args, request.caller)

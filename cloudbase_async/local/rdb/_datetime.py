@@ -106,12 +106,12 @@ def _fraction(moment: dt.datetime) -> str:
 
 def now_text() -> str:
     """``now()`` as stored: UTC, microseconds."""
-    moment = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    moment = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return moment.isoformat(sep=" ", timespec="microseconds")
 
 
 def today_text() -> str:
-    return dt.datetime.now(dt.timezone.utc).date().isoformat()
+    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 @attrs.frozen

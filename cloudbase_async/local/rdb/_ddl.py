@@ -82,7 +82,7 @@ def _tokens(sql: str) -> Iterator[Token]:
                 raise RdbSchemaError("unterminated /* comment */")
             i = j
             continue
-        if sql[i] in "eEuU" and sql[i + 1 : i + 2] in ("'", "&") or sql[i] == "$":
+        if (sql[i] in "eEuU" and sql[i + 1 : i + 2] in ("'", "&")) or sql[i] == "$":
             raise RdbSchemaError(
                 f"escape strings, Unicode strings and dollar quoting are not supported "
                 f"(at {sql[i : i + 12]!r})"

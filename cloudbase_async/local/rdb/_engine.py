@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote
@@ -30,7 +27,7 @@ from ._ddl import (
     resolve_table,
 )
 from ._errors import RdbError, RdbSchemaError, undefined_table, unsupported
-from ._grammar import QueryParams, parse_query
+from ._grammar import parse_query
 from ._handlers import (
     Context,
     handle_delete,
@@ -39,28 +36,16 @@ from ._handlers import (
     handle_update,
     read_answer,
 )
-from ._http import JSON, RdbRequest, RdbResponse, error_response
+from ._http import RdbRequest, RdbResponse, error_response
 from ._plan import bind, plan_read
-from ._request import body_is_json, header_range, negotiate, parse_preferences
+from ._request import body_is_json, negotiate, parse_preferences, root_range_of
+from ._rpc import RpcCall, is_rows, result_table, rpc_call, value_answer
 from ._store import Store
-from ._types import BoolType, FloatType, IntType, JsonType, TextType
 from ._write import DEFAULT, Payload, SqlText, evaluate_default, insert_rows
 
 __all__ = ["Core", "RpcCall"]
 
 _WRITES: Final = frozenset({"POST", "PATCH", "DELETE"})
-
-
-@attrs.frozen
-class RpcCall:
-    """What an rpc request resolved to: the function, its arguments, the rest of the
-    request (applied to the result by :meth:`Core.rpc_result`)."""
-
-    name: str
-    args: dict[str, Any]
-    schema: str
-    query: QueryParams
-    request: RdbRequest
 
 
 @attrs.frozen
@@ -236,11 +221,11 @@ class Core:
         if method not in ("GET", "HEAD", *_WRITES):
             raise unsupported(f"the {method} method")
         if target.rpc:
-            return self._rpc_call(request, target, method)
+            return rpc_call(request, target.schema, target.name)
         query = parse_query(request.query)
         prefer = parse_preferences(_values(request.headers.get("prefer")))
         media = negotiate(request.headers.get("accept"))
-        root_range = _root_range(query, request.headers if method in ("GET", "HEAD") else {})
+        root_range = root_range_of(query, request.headers if method in ("GET", "HEAD") else {})
         table = self.catalog.table(target.schema, target.name)
         if table is None:
             raise undefined_table(target.schema, target.name)
@@ -271,46 +256,6 @@ class Core:
 
     # --- rpc ------------------------------------------------------------------------
 
-    def _rpc_call(self, request: RdbRequest, target: _Target, method: str) -> RpcCall:
-        if method not in ("GET", "HEAD", "POST"):
-            raise unsupported(f"{method} on a function")
-        query = parse_query(request.query, rpc_read=method != "POST")
-        if method == "POST":
-            body_is_json(request.headers.get("content-type"))
-            try:
-                args = json.loads(request.body) if request.body.strip() else {}
-            except ValueError:
-                raise RdbError(400, "PGRST102", "Empty or invalid json") from None
-            if not isinstance(args, dict):
-                raise unsupported("rpc bodies other than a JSON object")
-        else:
-            args = dict(query.rpc_args)
-        return RpcCall(target.name, args, target.schema, query, request)
-
-    def missing_function(self, call: RpcCall) -> RdbResponse:
-        names = sorted(call.args)
-        qualified = f"{call.schema}.{call.name}"
-        if names:
-            message = (
-                f"Could not find the function {qualified}({', '.join(names)}) in the schema cache"
-            )
-            with_params = f"with parameter{'s' if len(names) > 1 else ''} {', '.join(names)}"
-        else:
-            message = (
-                f"Could not find the function {qualified} without parameters in the schema cache"
-            )
-            with_params = "without parameters"
-        json_param = (
-            " or with a single unnamed json/jsonb parameter"
-            if call.request.method.upper() == "POST"
-            else ""
-        )
-        details = (
-            f"Searched for the function {qualified} {with_params}{json_param}, but no matches "
-            "were found in the schema cache."
-        )
-        return error_response(RdbError(404, "PGRST202", message, details=details))
-
     def rpc_result(self, call: RpcCall, result: Any) -> RdbResponse:
         """Apply the request's select, filters, order and range to a function's result."""
         try:
@@ -322,101 +267,19 @@ class Core:
         request = call.request
         prefer = parse_preferences(_values(request.headers.get("prefer")))
         media = negotiate(request.headers.get("accept"))
-        head = request.method.upper() == "HEAD"
-        query = call.query
-        if not (isinstance(result, list) and result and all(isinstance(r, dict) for r in result)):
-            if query.filters or query.logic or query.order or query.limits:
-                raise unsupported("filters, order or limits on a function that returns a value")
-            try:
-                body = json.dumps(
-                    result, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-                )
-            except (TypeError, ValueError) as exc:
-                raise RdbError(
-                    500, "P0001", f"the function returned a value that is not JSON: {exc}"
-                ) from None
-            headers = (
-                ("content-range", "0-0/*"),
-                (
-                    "content-type",
-                    JSON if media == "json" else "application/vnd.pgrst.object+json; charset=utf-8",
-                ),
-            )
-            return RdbResponse(200, headers, b"" if head else body.encode())
-        table = _result_table(call.schema, call.name, result)
-        self.store.execute(f"DROP TABLE IF EXISTS temp.{table.sqlite_name}")
-        columns = ", ".join(f'"{c.name}" {c.type.sqlite}' for c in table.columns)
-        self.store.execute(f"CREATE TEMP TABLE {table.sqlite_name} ({columns})")
-        try:
-            names = table.column_names
-            marks = ", ".join("?" for _ in names)
-            rows = [tuple(_stored(table.column(n), row.get(n)) for n in names) for row in result]  # type: ignore[arg-type]
-            self.store.connection.executemany(
-                f"INSERT INTO {table.sqlite_name} VALUES ({marks})", rows
-            )
-            root_range = _root_range(query, request.headers)
+        if not is_rows(result):
+            return value_answer(call, result, media)
+        table, rows = result_table(call, result)
+        with self.store.temporary(table):
+            self.store.load(table, rows)
             catalog = self.catalog.with_table(table)
-            level = bind(plan_read(catalog, table, query, root_range=root_range))
-            ctx = Context(self.store, catalog, table, query, prefer, media, request.caller, "GET")
-            return read_answer(ctx, level, head=head)
-        finally:
-            self.store.execute(f"DROP TABLE IF EXISTS temp.{table.sqlite_name}")
+            root_range = root_range_of(call.query, request.headers)
+            level = bind(plan_read(catalog, table, call.query, root_range=root_range))
+            ctx = Context(
+                self.store, catalog, table, call.query, prefer, media, request.caller, "GET"
+            )
+            return read_answer(ctx, level, head=call.head)
 
 
 def _values(header: str | None) -> list[str]:
     return [] if header is None else [header]
-
-
-def _root_range(query: QueryParams, headers: Any) -> tuple[int, int | None]:
-    """(offset, limit) of the root: ``limit``/``offset`` intersected with ``Range``."""
-    offset, limit = 0, None
-    for path, lim, off in query.limits:
-        if path == ():
-            offset, limit = max(off or 0, 0), lim
-    if limit is not None and limit < 0:
-        raise RdbError(
-            416,
-            "PGRST103",
-            "Requested range not satisfiable",
-            details="Limit should be greater than or equal to zero.",
-        )
-    ranged = header_range(headers)
-    if ranged is not None:
-        low, count = ranged
-        high = math.inf if count is None else low + count - 1
-        mine_high = math.inf if limit is None else offset + limit - 1
-        start, end = max(offset, low), min(high, mine_high)
-        offset = start
-        limit = None if end == math.inf else max(int(end) - start + 1, 0)
-    return offset, limit
-
-
-def _result_type(values: Sequence[Any]) -> Any:
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, bool) for v in present):
-        return BoolType()
-    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        return IntType(64)
-    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-        return FloatType(64)
-    if all(isinstance(v, str) for v in present):
-        return TextType()
-    return JsonType(binary=False)
-
-
-def _result_table(schema: str, name: str, rows: list[dict[str, Any]]) -> Table:
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    columns = tuple(Column(k, _result_type([row.get(k) for row in rows])) for k in keys)
-    return Table(schema, f"rpc:{name}", columns)
-
-
-def _stored(column: Column, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(column.type, JsonType):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(column.type, BoolType):
-        return int(value)
-    if isinstance(column.type, FloatType):
-        return float(value)
-    return value

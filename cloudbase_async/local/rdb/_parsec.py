@@ -112,10 +112,40 @@ def _error(error: ParseError, consumed: bool = False) -> Reply:
 
 # --- Haskell's show ----------------------------------------------------------------
 
-_ASCII_NAMES: Final = (
-    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK "
-    "SYN ETB CAN EM SUB ESC FS GS RS US"
-).split()
+_ASCII_NAMES: Final = [
+    "NUL",
+    "SOH",
+    "STX",
+    "ETX",
+    "EOT",
+    "ENQ",
+    "ACK",
+    "BEL",
+    "BS",
+    "HT",
+    "LF",
+    "VT",
+    "FF",
+    "CR",
+    "SO",
+    "SI",
+    "DLE",
+    "DC1",
+    "DC2",
+    "DC3",
+    "DC4",
+    "NAK",
+    "SYN",
+    "ETB",
+    "CAN",
+    "EM",
+    "SUB",
+    "ESC",
+    "FS",
+    "GS",
+    "RS",
+    "US",
+]
 _SHORT_ESCAPES: Final = {
     "\a": "a",
     "\b": "b",

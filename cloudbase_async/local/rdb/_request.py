@@ -9,6 +9,7 @@ a missing ``Content-Type`` are read as JSON.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Literal
@@ -16,6 +17,7 @@ from typing import Final, Literal
 import attrs
 
 from ._errors import RdbError, unsupported
+from ._grammar import QueryParams
 
 __all__ = [
     "Preferences",
@@ -23,6 +25,7 @@ __all__ = [
     "header_range",
     "negotiate",
     "parse_preferences",
+    "root_range_of",
 ]
 
 Count = Literal["exact", "planned", "estimated"]
@@ -78,9 +81,7 @@ def parse_preferences(values: Sequence[str]) -> Preferences:
             key, setting = key.strip(), setting.strip()
             if key in found:
                 continue
-            if key in _KNOWN and setting in _KNOWN[key]:
-                found[key] = setting
-            elif key == "timezone" and setting:
+            if (key in _KNOWN and setting in _KNOWN[key]) or (key == "timezone" and setting):
                 found[key] = setting
     if found.get("return") == "headers-only":
         raise unsupported("Prefer: return=headers-only")
@@ -197,3 +198,29 @@ def header_range(headers: Mapping[str, str]) -> tuple[int, int | None] | None:
             ),
         )
     return lower, upper - lower + 1
+
+
+def root_range_of(query: QueryParams, headers: Mapping[str, str]) -> tuple[int, int | None]:
+    """(offset, limit) of the root: ``limit``/``offset`` intersected with ``Range``.
+
+    A negative ``limit`` is PostgREST's 416; a negative ``offset`` is ignored.
+    """
+    offset, limit = 0, None
+    for path, lim, off in query.limits:
+        if path == ():
+            offset, limit = max(off or 0, 0), lim
+    if limit is not None and limit < 0:
+        raise RdbError(
+            416,
+            "PGRST103",
+            "Requested range not satisfiable",
+            details="Limit should be greater than or equal to zero.",
+        )
+    ranged = header_range(headers)
+    if ranged is None:
+        return offset, limit
+    low, count = ranged
+    high = math.inf if count is None else low + count - 1
+    mine = math.inf if limit is None else offset + limit - 1
+    start, end = max(offset, low), min(high, mine)
+    return start, None if end == math.inf else max(int(end) - start + 1, 0)

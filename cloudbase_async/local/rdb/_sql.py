@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from ._catalog import Column, Relationship, quote_ident
-from ._plan import Cond, Embed, EmbedNull, Group, Level, Node, OrderItem
+from ._plan import Cond, Embed, EmbedNull, Level, Node, OrderItem
 
 __all__ = ["Fragment", "column_sql", "embed_exists", "join_condition", "order_sql", "where_sql"]
 
@@ -111,7 +111,7 @@ def embed_exists(embed: Embed, parent: str) -> Fragment:
     level = embed.level
     where = where_sql(level, child, [Fragment(join_condition(embed.relationship, parent, child))])
     order = order_sql(level, child) if _window(level) else Fragment("")
-    sql = f"EXISTS (SELECT 1 FROM {level.table.sqlite_name} AS {child}"
+    sql = f"EXISTS (SELECT 1 FROM {level.table.sqlite_name} AS {child}"  # noqa: S608
     return Fragment(sql) + where + order + Fragment(_window(level) + ")")
 
 
@@ -124,7 +124,7 @@ def _embed_value(embed: Embed, item: OrderItem, parent: str) -> Fragment:
     level = embed.level
     where = where_sql(level, child, [Fragment(join_condition(embed.relationship, parent, child))])
     order = order_sql(level, child) if _window(level) else Fragment("")
-    head = f"(SELECT {column_sql(child, item.column)} FROM {level.table.sqlite_name} AS {child}"
+    head = f"(SELECT {column_sql(child, item.column)} FROM {level.table.sqlite_name} AS {child}"  # noqa: S608
     window = _window(level) or " LIMIT 1"
     return Fragment(head) + where + order + Fragment(window + ")")
 

@@ -14,18 +14,20 @@ its catalog.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 from ._catalog import Table, UniqueKey, quote_ident
 from ._errors import RdbError
 from ._types import numeric_collation
 
-__all__ = ["Store", "like_match", "pg_lower", "sequence_name"]
+__all__ = ["Row", "Store", "like_match", "pg_lower", "sequence_name"]
 
 T = TypeVar("T")
+#: A stored row: column name -> stored value, plus ``"rowid"``.
+Row: TypeAlias = dict[str, Any]
 
 _META_TABLES: Final = ("_local_ddl", "_local_sequences", "_local_meta")
 
@@ -137,7 +139,9 @@ class Store:
         try:
             return int(like_match(value, pattern) is True)
         except LikeEscapeError:
-            self._udf_error = RdbError(400, "22025", "LIKE pattern must not end with escape character")
+            self._udf_error = RdbError(
+                400, "22025", "LIKE pattern must not end with escape character"
+            )
             raise
 
     # --- queries ------------------------------------------------------------------
@@ -197,6 +201,64 @@ class Store:
         self.sequences[name] = value
         return value
 
+    # --- rows of one table ------------------------------------------------------------
+    # SQL text below is built only from quote_ident()-quoted names and "?" placeholders;
+    # every value is a bound parameter (hence the S608 suppressions).
+
+    def find(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        values: Sequence[Any],
+        exclude: int | None = None,
+    ) -> int | None:
+        """The rowid of a row whose ``columns`` equal ``values`` (other than ``exclude``)."""
+        where = " AND ".join(f"{quote_ident(c)} = ?" for c in columns)
+        sql = f"SELECT rowid FROM {table.sqlite_name} WHERE {where}"  # noqa: S608
+        params = list(values)
+        if exclude is not None:
+            sql += " AND rowid <> ?"
+            params.append(exclude)
+        found = self.rows(sql + " LIMIT 1", params)
+        return int(found[0][0]) if found else None
+
+    def where_equal(self, table: Table, columns: Sequence[str], values: Sequence[Any]) -> list[Row]:
+        """Every row whose ``columns`` equal ``values``, in physical order."""
+        where = " AND ".join(f"{quote_ident(c)} = ?" for c in columns)
+        found = self.rows(f"{_select(table)} WHERE {where} ORDER BY rowid", values)
+        return [_row(table, values) for values in found]
+
+    def fetch(self, table: Table, rowid: int) -> Row:
+        return _row(table, self.rows(f"{_select(table)} WHERE rowid = ?", (rowid,))[0])
+
+    def put(self, table: Table, row: Row, rowid: int | None = None) -> int:
+        """Write ``row`` at the end of the table, as a new row or in place of ``rowid``
+        (PostgreSQL writes an updated row as a new version: it moves to the end)."""
+        last = self.rows(f"SELECT max(rowid) FROM {table.sqlite_name}")[0][0]  # noqa: S608
+        position = (last or 0) + 1
+        names = table.column_names
+        values = [row[n] for n in names]
+        if rowid is None:
+            columns = ", ".join(["rowid", *map(quote_ident, names)])
+            marks = ", ".join("?" * (len(names) + 1))
+            sql = f"INSERT INTO {table.sqlite_name} ({columns}) VALUES ({marks})"  # noqa: S608
+            self.execute(sql, [position, *values])
+        else:
+            assignments = ", ".join(f"{quote_ident(n)} = ?" for n in names)
+            sql = f"UPDATE {table.sqlite_name} SET rowid = ?, {assignments} WHERE rowid = ?"  # noqa: S608
+            self.execute(sql, [position, *values, rowid])
+        row["rowid"] = position
+        return position
+
+    def remove(self, table: Table, rowid: int) -> None:
+        self.execute(f"DELETE FROM {table.sqlite_name} WHERE rowid = ?", (rowid,))  # noqa: S608
+
+    def load(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+        """Fill a table created for one request (an rpc result) with ``rows``."""
+        marks = ", ".join("?" * len(table.columns))
+        sql = f"INSERT INTO {table.sqlite_name} VALUES ({marks})"  # noqa: S608
+        self._guard(lambda: self.connection.executemany(sql, rows))
+
     # --- schema ---------------------------------------------------------------------
 
     def create_table(self, table: Table) -> None:
@@ -204,6 +266,17 @@ class Store:
         self.execute(f"CREATE TABLE {table.sqlite_name} ({columns})")
         for key in table.uniques:
             self.add_unique_index(table, key)
+
+    @contextmanager
+    def temporary(self, table: Table) -> Iterator[None]:
+        """``table`` as a temporary table for the block (an rpc result)."""
+        columns = ", ".join(f"{quote_ident(c.name)} {c.type.sqlite}" for c in table.columns)
+        self.execute(f"DROP TABLE IF EXISTS temp.{table.sqlite_name}")
+        self.execute(f"CREATE TEMP TABLE {table.sqlite_name} ({columns})")
+        try:
+            yield
+        finally:
+            self.execute(f"DROP TABLE IF EXISTS temp.{table.sqlite_name}")
 
     def add_unique_index(self, table: Table, key: UniqueKey) -> None:
         columns = ", ".join(quote_ident(c) for c in key.columns)
@@ -247,7 +320,7 @@ class Store:
             for name in names:
                 self.execute(f"DROP TABLE {quote_ident(name)}")
             for meta in _META_TABLES:
-                self.execute(f"DELETE FROM {meta}")
+                self.execute(f"DELETE FROM {meta}")  # noqa: S608 - our own table names
         self.sequences.clear()
 
     def close(self) -> None:
@@ -256,3 +329,12 @@ class Store:
 
 def sequence_name(table: Table, column: str) -> str:
     return f"{table.qualified}.{column}"
+
+
+def _select(table: Table) -> str:
+    columns = ", ".join(quote_ident(c) for c in table.column_names)
+    return f"SELECT rowid, {columns} FROM {table.sqlite_name}"  # noqa: S608
+
+
+def _row(table: Table, values: Sequence[Any]) -> Row:
+    return dict(zip(("rowid", *table.column_names), values, strict=True))
