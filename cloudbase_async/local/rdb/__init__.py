@@ -54,8 +54,8 @@ from .._identity import Caller
 from ._engine import Core
 from ._errors import UNSUPPORTED_CODE, RdbError, RdbSchemaError
 from ._http import RdbRequest, RdbResponse, error_response
-from ._rpc import RpcCall, missing_function
 from ._routes import routes
+from ._rpc import RpcCall, missing_function
 
 __all__ = [
     "UNSUPPORTED_CODE",

@@ -177,7 +177,7 @@ class Catalog:
         out = []
         for junction in self.in_schema(source.schema):
             refs = {(k.ref_schema, k.ref_table) for k in junction.foreign_keys}
-            if (source.schema, source.name) in refs and (source.schema, target_name) in refs:
-                if junction.name not in (source.name, target_name):
-                    out.append(junction)
+            both = {(source.schema, source.name), (source.schema, target_name)} <= refs
+            if both and junction.name not in (source.name, target_name):
+                out.append(junction)
         return out

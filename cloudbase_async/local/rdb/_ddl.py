@@ -452,9 +452,9 @@ class _Parser:
 
     def default_value(self) -> RawValue:
         if self.accept("("):
-            value = self.default_value()
+            inner = self.default_value()
             self.expect(")")
-            return value
+            return inner
         value = self.constant()
         if value is None:
             raise self.unsupported("this DEFAULT expression")
@@ -636,10 +636,11 @@ def resolve_table(table: Table, catalog: Catalog) -> Table:
         raise RdbSchemaError(f'relation "{table.name}" already exists')
     taken.add(table.name)
     taken.update(f"{table.name}_{c.name}_seq" for c in table.columns if c.sequence)
-    for key in (*table.uniques, *table.foreign_keys):
-        for column in key.columns:
-            if column not in names:
-                raise RdbSchemaError(f'column "{column}" named in key does not exist')
+    key_columns = [c for u in table.uniques for c in u.columns]
+    key_columns += [c for k in table.foreign_keys for c in k.columns]
+    for column in key_columns:
+        if column not in names:
+            raise RdbSchemaError(f'column "{column}" named in key does not exist')
     pk_columns = set(primaries[0].columns) if primaries else set()
     columns = tuple(
         attrs.evolve(c, not_null=True) if c.name in pk_columns or c.identity else c
@@ -656,34 +657,37 @@ def resolve_table(table: Table, catalog: Catalog) -> Table:
         taken.add(name)
         uniques.append(attrs.evolve(key, name=name))
     resolved = attrs.evolve(table, columns=columns, uniques=tuple(uniques))
-    foreign_keys = []
-    for key in table.foreign_keys:
-        target = (
-            resolved
-            if (key.ref_schema, key.ref_table) == (table.schema, table.name)
-            else catalog.table(key.ref_schema, key.ref_table)
+    foreign_keys = tuple(
+        _resolve_foreign_key(fk, resolved, catalog, taken) for fk in table.foreign_keys
+    )
+    return attrs.evolve(resolved, foreign_keys=foreign_keys)
+
+
+def _resolve_foreign_key(
+    fk: ForeignKey, table: Table, catalog: Catalog, taken: set[str]
+) -> ForeignKey:
+    """``fk`` of ``table`` with its referenced columns and name filled in."""
+    own = (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
+    target = table if own else catalog.table(fk.ref_schema, fk.ref_table)
+    if target is None:
+        raise RdbSchemaError(f'relation "{fk.ref_table}" does not exist')
+    ref_columns = fk.ref_columns
+    if not ref_columns:
+        if target.primary_key is None:
+            raise RdbSchemaError(f'there is no primary key for referenced table "{target.name}"')
+        ref_columns = target.primary_key.columns
+    if len(ref_columns) != len(fk.columns):
+        raise RdbSchemaError(
+            "number of referencing and referenced columns for foreign key disagree"
         )
-        if target is None:
-            raise RdbSchemaError(f'relation "{key.ref_table}" does not exist')
-        ref_columns = key.ref_columns
-        if not ref_columns:
-            if target.primary_key is None:
-                raise RdbSchemaError(
-                    f'there is no primary key for referenced table "{target.name}"'
-                )
-            ref_columns = target.primary_key.columns
-        if len(ref_columns) != len(key.columns):
-            raise RdbSchemaError(
-                "number of referencing and referenced columns for foreign key disagree"
-            )
-        if not target.is_unique(ref_columns):
-            raise RdbSchemaError(
-                f'there is no unique constraint matching given keys for referenced table "{target.name}"'
-            )
-        name = key.name or choose_name(table.name, _column_addition(key.columns), "fkey", taken)
-        taken.add(name)
-        foreign_keys.append(attrs.evolve(key, name=name, ref_columns=ref_columns))
-    return attrs.evolve(resolved, foreign_keys=tuple(foreign_keys))
+    if not target.is_unique(ref_columns):
+        raise RdbSchemaError(
+            "there is no unique constraint matching given keys for referenced table "
+            f'"{target.name}"'
+        )
+    name = fk.name or choose_name(table.name, _column_addition(fk.columns), "fkey", taken)
+    taken.add(name)
+    return attrs.evolve(fk, name=name, ref_columns=ref_columns)
 
 
 def resolve_index(statement: CreateIndex, catalog: Catalog) -> Table | None:

@@ -12,21 +12,9 @@ from urllib.parse import unquote
 
 import attrs
 
-from ._catalog import Catalog, Column, Default, Table
-from ._ddl import (
-    CreateIndex,
-    CreateSchema,
-    CreateTable,
-    DropTable,
-    Ignored,
-    InsertRows,
-    RawValue,
-    Statement,
-    parse_script,
-    resolve_index,
-    resolve_table,
-)
-from ._errors import RdbError, RdbSchemaError, undefined_table, unsupported
+from ._catalog import Catalog
+from ._ddl import parse_script
+from ._errors import RdbError, undefined_table, unsupported
 from ._grammar import parse_query
 from ._handlers import (
     Context,
@@ -40,8 +28,8 @@ from ._http import RdbRequest, RdbResponse, error_response
 from ._plan import bind, plan_read
 from ._request import body_is_json, negotiate, parse_preferences, root_range_of
 from ._rpc import RpcCall, is_rows, result_table, rpc_call, value_answer
+from ._schema import apply_statement, changed_catalog
 from ._store import Store
-from ._write import DEFAULT, Payload, SqlText, evaluate_default, insert_rows
 
 __all__ = ["Core", "RpcCall"]
 
@@ -61,109 +49,13 @@ class Core:
         self.catalog = Catalog()
         for sql in self.store.saved_ddl():
             for statement, _ in parse_script(sql):
-                self.catalog = self._apply_to_catalog(statement)
-
-    # --- schema ---------------------------------------------------------------------
+                self.catalog = changed_catalog(self.catalog, statement)
 
     def execute(self, sql: str) -> None:
         """Run DDL and ``INSERT ... VALUES`` statements, each in its own transaction."""
         for statement, text in parse_script(sql):
             with self.store.transaction():
-                self._apply(statement, text)
-
-    def _apply_to_catalog(self, statement: Statement) -> Catalog:
-        catalog = self.catalog
-        if isinstance(statement, CreateSchema):
-            if statement.name in catalog.schemas:
-                if statement.if_not_exists:
-                    return catalog
-                raise RdbSchemaError(f'schema "{statement.name}" already exists')
-            return catalog.with_schema(statement.name)
-        if isinstance(statement, CreateTable):
-            table = statement.table
-            if catalog.table(table.schema, table.name) is not None and statement.if_not_exists:
-                return catalog
-            return catalog.with_table(resolve_table(table, catalog))
-        if isinstance(statement, CreateIndex):
-            table = resolve_index(statement, catalog)
-            return catalog if table is None else catalog.with_table(table)
-        if isinstance(statement, DropTable):
-            for schema, name in statement.names:
-                table = catalog.table(schema, name)
-                if table is None:
-                    if statement.if_exists:
-                        continue
-                    raise RdbSchemaError(f'table "{name}" does not exist')
-                catalog = catalog.without_table(schema, name)
-                for other, key in list(catalog.referencing(table)):
-                    if not statement.cascade:
-                        raise RdbSchemaError(
-                            f"cannot drop table {name} because other objects depend on it "
-                            f"(constraint {key.name} on table {other.name})"
-                        )
-                    kept = tuple(k for k in other.foreign_keys if k != key)
-                    catalog = catalog.with_table(attrs.evolve(other, foreign_keys=kept))
-            return catalog
-        return catalog
-
-    def _apply(self, statement: Statement, text: str) -> None:
-        if isinstance(statement, InsertRows):
-            self._insert_values(statement)
-            return
-        if isinstance(statement, Ignored):
-            return
-        before = self.catalog
-        after = self._apply_to_catalog(statement)
-        if isinstance(statement, CreateTable):
-            table = after.table(statement.table.schema, statement.table.name)
-            if table is not None and before.table(table.schema, table.name) is None:
-                self.store.create_table(table)
-        elif isinstance(statement, CreateIndex) and statement.key is not None:
-            table = after.table(statement.schema, statement.table)
-            assert table is not None
-            self.store.add_unique_index(table, table.uniques[-1])
-        elif isinstance(statement, DropTable):
-            for schema, name in statement.names:
-                table = before.table(schema, name)
-                if table is not None:
-                    self.store.drop_table(table)
-        self.store.save_ddl(text)
-        self.catalog = after
-
-    def _insert_values(self, statement: InsertRows) -> None:
-        table = self.catalog.table(statement.schema, statement.table)
-        if table is None:
-            raise RdbSchemaError(f'relation "{statement.schema}.{statement.table}" does not exist')
-        names = statement.columns or table.column_names
-        for name in names:
-            if table.column(name) is None:
-                raise RdbSchemaError(f'column "{name}" of relation "{table.name}" does not exist')
-        rows = []
-        for values in statement.rows:
-            if len(values) != len(names):
-                raise RdbSchemaError("INSERT has more expressions than target columns")
-            rows.append(
-                tuple(
-                    self._raw_value(table, table.column(n), v)
-                    for n, v in zip(names, values, strict=True)
-                )
-            )  # type: ignore[arg-type]
-        try:
-            insert_rows(self.store, self.catalog, table, Payload(tuple(names), tuple(rows)))
-        except RdbError as exc:
-            detail = f" ({exc.details})" if exc.details else ""
-            raise RdbSchemaError(f"{exc.message}{detail}") from None
-
-    def _raw_value(self, table: Table, column: Column, raw: RawValue) -> Any:
-        """A VALUES item as the JSON-like value the write path reads."""
-        if raw.kind == "default":
-            return DEFAULT
-        if raw.kind == "null":
-            return None
-        if raw.kind == "text":
-            return SqlText(raw.text)
-        function = attrs.evolve(column, default=Default(raw.kind))  # type: ignore[arg-type]
-        return evaluate_default(self.store, table, function)
+                self.catalog = apply_statement(self.store, self.catalog, statement, text)
 
     def reset(self) -> None:
         self.store.wipe()

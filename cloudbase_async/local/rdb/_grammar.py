@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 from urllib.parse import unquote_to_bytes
 
 import attrs
@@ -490,7 +490,7 @@ class _SyntaxError(Exception):
         self.error = error
 
 
-def _parse(parser: p.Parser, what: str, text: str, shown: str | None = None) -> object:
+def _parse(parser: p.Parser, what: str, text: str, shown: str | None = None) -> Any:
     """Run ``parser`` over ``text``; ``shown`` is the text the error message quotes."""
     reply = p.run(parser, text)
     if not reply.ok:
@@ -554,69 +554,72 @@ def parse_query(query: str, *, rpc_read: bool = False) -> QueryParams:
     def lookup(name: str) -> str | None:
         return next((v for k, v in pairs if k == name), None)
 
-    embeddable = ("order", "limit", "offset", "and", "or")
-    reserved = ("select", "columns", "on_conflict")
     try:
         order = tuple(
-            (_tree_path(k)[0], tuple(_parse(_ORDER, "order", v)))  # type: ignore[arg-type]
+            (_tree_path(k)[0], tuple(_parse(_ORDER, "order", v)))
             for k, v in valued
             if _last_word(k) == "order"
         )
         logic = tuple(_logic(k, v) for k, v in valued if _last_word(k) in ("and", "or"))
-        columns_text = lookup("columns")
-        columns = (
-            tuple(_parse(_COLUMNS, "columns parameter", columns_text))  # type: ignore[arg-type]
-            if columns_text is not None
-            else None
-        )
-        select = tuple(_parse(_FOREST, "select parameter", lookup("select") or "*"))  # type: ignore[arg-type]
-        filters: list[tuple[EmbedPath, Filter]] = []
-        args: list[tuple[str, str]] = []
-        for key, value in valued:
-            if _last_word(key) in embeddable or key in reserved:
-                continue
-            path, field = _tree_path(key)
-            parsed = _parse(_RPC_FILTER if rpc_read else _FILTER, "filter", value)
-            if parsed is None:
-                args.append((field.name, value))
-            else:
-                filters.append((path, attrs.evolve(parsed, field=field)))  # type: ignore[misc]
-        conflict_text = lookup("on_conflict")
-        on_conflict = (
-            tuple(_parse(_COLUMNS, "on_conflict parameter", conflict_text))  # type: ignore[arg-type]
-            if conflict_text is not None
-            else None
-        )
+        columns = _optional_names(lookup("columns"), "columns parameter")
+        select = tuple(_parse(_FOREST, "select parameter", lookup("select") or "*"))
+        filters, args = _filters(valued, rpc_read)
+        on_conflict = _optional_names(lookup("on_conflict"), "on_conflict parameter")
     except _SyntaxError as exc:
         raise exc.error from None
     return QueryParams(
         select=select,
-        filters=tuple(filters),
+        filters=filters,
         logic=logic,
         order=order,
         limits=_ranges(valued),
         columns=columns,
         on_conflict=on_conflict,
-        rpc_args=tuple(args),
+        rpc_args=args,
     )
 
 
+_EMBEDDABLE: Final = ("order", "limit", "offset", "and", "or")
+_RESERVED: Final = ("select", "columns", "on_conflict")
+
+
+def _filters(
+    valued: Sequence[tuple[str, str]], rpc_read: bool
+) -> tuple[tuple[tuple[EmbedPath, Filter], ...], tuple[tuple[str, str], ...]]:
+    """(filters, rpc arguments): every parameter that is not reserved."""
+    filters: list[tuple[EmbedPath, Filter]] = []
+    args: list[tuple[str, str]] = []
+    for key, value in valued:
+        if _last_word(key) in _EMBEDDABLE or key in _RESERVED:
+            continue
+        path, field = _tree_path(key)
+        parsed: Filter | None = _parse(_RPC_FILTER if rpc_read else _FILTER, "filter", value)
+        if parsed is None:
+            args.append((field.name, value))
+        else:
+            filters.append((path, attrs.evolve(parsed, field=field)))
+    return tuple(filters), tuple(args)
+
+
+def _optional_names(text: str | None, what: str) -> tuple[str, ...] | None:
+    return None if text is None else tuple(_parse(_COLUMNS, what, text))
+
+
 def _tree_path(key: str) -> tuple[EmbedPath, Field]:
-    names, json_path = _parse(_TREE_PATH, "tree path", key)  # type: ignore[misc]
+    names, json_path = _parse(_TREE_PATH, "tree path", key)
     return tuple(names[:-1]), Field(names[-1], tuple(json_path))
 
 
 def _logic(key: str, value: str) -> tuple[EmbedPath, LogicExpr]:
-    path: list[str] = _parse(_LOGIC_PATH, "logic path", key)  # type: ignore[assignment]
+    path: list[str] = _parse(_LOGIC_PATH, "logic path", key)
     operator = path[-1]
     if "not" in path:
         operator = f"not.{operator}"
     embed = tuple(name for name in path[:-1] if name != "not")
-    tree = _parse(_LOGIC_TREE, "logic tree", operator + value, value)
-    if not isinstance(tree, LogicExpr):
-        # "or=(...)" whose key reads as a filter statement: PostgREST's tree parser
-        # takes it as one filter; wrap it so callers always get an expression.
-        tree = LogicExpr("and", (tree,))  # type: ignore[arg-type]
+    tree: LogicExpr | Filter = _parse(_LOGIC_TREE, "logic tree", operator + value, value)
+    if isinstance(tree, Filter):
+        # "or.eq.1"-like values read as one filter statement: keep it as a tree of one.
+        tree = LogicExpr("and", (tree,))
     return embed, tree
 
 

@@ -125,12 +125,13 @@ def handle_read(ctx: Context) -> RdbResponse:
 
 
 def _decode(body: bytes) -> JsonValue:
+    invalid = RdbError(400, "PGRST102", "Empty or invalid json")
+    if not body.strip():
+        raise invalid
     try:
-        if not body.strip():
-            raise InvalidJson("empty")
         return json_loads(body)
     except (InvalidJson, UnicodeDecodeError):
-        raise RdbError(400, "PGRST102", "Empty or invalid json") from None
+        raise invalid from None
 
 
 def _unknown_column(table: Table, names: Sequence[str]) -> None:
@@ -233,7 +234,7 @@ def handle_update(ctx: Context) -> RdbResponse:
         body = body[0]
     if not isinstance(body, JsonObject):
         raise unsupported("PATCH with a body that is not a JSON object")
-    values = {name: body.get(name) for name in body.keys()}
+    values = {name: body.get(name) for name in body.keys()}  # noqa: SIM118 - not a dict
     _unknown_column(ctx.table, list(values))
     level = bind(plan_read(ctx.catalog, ctx.table, ctx.query))
     _check_write(ctx)

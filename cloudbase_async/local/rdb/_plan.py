@@ -251,7 +251,8 @@ def _operator_error(column: Column, operator: str, right: str = "unknown") -> Rd
         404,
         "42883",
         f"operator does not exist: {column.type.type_name} {operator} {right}",
-        hint="No operator matches the given name and argument types. You might need to add explicit type casts.",
+        hint="No operator matches the given name and argument types. "
+        "You might need to add explicit type casts.",
     )
 
 
@@ -263,7 +264,8 @@ def _cond(column: Column, flt: Filter) -> Cond:
             raise RdbError(
                 400,
                 "42804",
-                f"argument of IS {operation.value.upper()} must be type boolean, not type {pg_type.type_name}",
+                f"argument of IS {operation.value.upper()} must be type boolean, "
+                f"not type {pg_type.type_name}",
             )
         return Cond(column, "is", operation.value, negated=flt.negated)
     if isinstance(operation, In):
@@ -353,12 +355,7 @@ def _order_items(scope: _Scope, terms: Sequence[OrderTerm]) -> tuple[OrderItem, 
         if term.relation is not None:
             embed = level.embed(term.relation)
             if embed is None:
-                raise RdbError(
-                    400,
-                    "PGRST108",
-                    f"'{term.relation}' is not an embedded resource in this request",
-                    hint=f"Verify that '{term.relation}' is included in the 'select' query parameter.",
-                )
+                raise _not_embedded(term.relation)
             if not embed.relationship.to_one:
                 raise unsupported("ordering by a column of a one-to-many embed", term.relation)
             embed_key, level = embed.key, embed.level

@@ -147,12 +147,12 @@ def negotiate(accept: str | None) -> MediaType:
                 rest.append(param)
         if quality > 0:
             offered.append((-quality, position, media.lower(), ";".join(rest)))
-    for _, _, media, params in sorted(offered):
+    for _, _, media, extra in sorted(offered):
         if media in _REFUSED:
             raise unsupported(f"the media type {media}")
         if media in _ANSWERED:
-            if params:
-                raise unsupported(f"media type parameters ({media};{params})")
+            if extra:
+                raise unsupported(f"media type parameters ({media};{extra})")
             return _ANSWERED[media]
     names = ", ".join(media for _, _, media, _ in offered) or accept
     raise RdbError(415, "PGRST107", f"None of these media types are available: {names}")
