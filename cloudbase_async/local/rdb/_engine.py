@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import attrs
 
+from ._bind import bind
 from ._catalog import Catalog
 from ._ddl import parse_script
 from ._errors import RdbError, undefined_table, unsupported
@@ -25,7 +26,7 @@ from ._handlers import (
     read_answer,
 )
 from ._http import RdbRequest, RdbResponse, error_response
-from ._plan import bind, plan_read
+from ._plan import plan_read
 from ._request import body_is_json, negotiate, parse_preferences, root_range_of
 from ._rpc import RpcCall, is_rows, result_table, rpc_call, value_answer
 from ._schema import apply_statement, changed_catalog

@@ -13,13 +13,14 @@ from typing import Any
 import attrs
 
 from .._identity import Caller
+from ._bind import bind
 from ._catalog import Catalog, Table, UniqueKey
 from ._errors import RdbError, permission_denied, unsupported
-from ._grammar import QueryParams
 from ._http import JSON, OBJECT, RdbResponse
 from ._json import InvalidJson, JsonObject, JsonValue
 from ._json import loads as json_loads
-from ._plan import Level, bind, plan_read
+from ._plan import Level, plan_read
+from ._query import QueryParams
 from ._read import count_rows, read_rows, render_rows
 from ._request import MediaType, Preferences
 from ._store import Store

@@ -17,7 +17,7 @@ from typing import Final, Literal
 import attrs
 
 from ._errors import RdbError, unsupported
-from ._grammar import QueryParams
+from ._query import QueryParams
 
 __all__ = [
     "Preferences",

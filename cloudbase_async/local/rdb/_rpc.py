@@ -19,9 +19,10 @@ import attrs
 
 from ._catalog import Column, Table
 from ._errors import RdbError, unsupported
-from ._grammar import QueryParams, parse_query
+from ._grammar import parse_query
 from ._http import JSON, OBJECT, RdbRequest, RdbResponse
 from ._pgtype import PgType
+from ._query import QueryParams
 from ._request import MediaType, body_is_json
 from ._types import BoolType, FloatType, IntType, JsonType, TextType
 

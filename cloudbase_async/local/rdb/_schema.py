@@ -11,7 +11,9 @@ from typing import Any
 import attrs
 
 from ._catalog import Catalog, Column, Default, Table
-from ._ddl import (
+from ._errors import RdbError, RdbSchemaError
+from ._resolve import resolve_index, resolve_table
+from ._statements import (
     CreateIndex,
     CreateSchema,
     CreateTable,
@@ -20,10 +22,7 @@ from ._ddl import (
     InsertRows,
     RawValue,
     Statement,
-    resolve_index,
-    resolve_table,
 )
-from ._errors import RdbError, RdbSchemaError
 from ._store import Store
 from ._write import DEFAULT, Payload, SqlText, evaluate_default, insert_rows
 
