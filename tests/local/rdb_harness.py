@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from typing import Any, Literal
 
 import attrs
@@ -104,28 +104,28 @@ class Side:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[Side]:
-        async with httpx.AsyncClient(event_hooks={"response": [self._keep]}, timeout=30) as http:
-            async with AsyncExitStack() as stack:
-                for role in ("user", "anon"):
-                    self.clients[role] = await stack.enter_async_context(
-                        CloudBase(
-                            env="test",
-                            endpoints={"rdb": self.endpoint},
-                            access_token=self.user_token if role == "user" else None,
-                            max_retries=0,
-                            http_client=http,
-                        )
+        async with (
+            httpx.AsyncClient(event_hooks={"response": [self._keep]}, timeout=30) as http,
+            AsyncExitStack() as stack,
+        ):
+            for role in ("user", "anon"):
+                self.clients[role] = await stack.enter_async_context(
+                    CloudBase(
+                        env="test",
+                        endpoints={"rdb": self.endpoint},
+                        access_token=self.user_token if role == "user" else None,
+                        max_retries=0,
+                        http_client=http,
                     )
-                yield self
+                )
+            yield self
         self.clients.clear()
 
     async def run(self, call: Call, role: Role) -> httpx.Response:
         """Send ``call`` as ``role``; the last raw answer the SDK received."""
         self.answers.clear()
-        try:
+        with suppress(CloudBaseError):  # the raw answer is what is compared
             await call(self.clients[role])
-        except CloudBaseError:
-            pass  # the raw answer is what is compared
         assert self.answers, "the SDK sent nothing (it refused the case itself)"
         return self.answers[-1]
 
@@ -201,3 +201,22 @@ def raw(
         return await cb.rdb.transport.send(request)
 
     return call
+
+
+# --- short names for the corpus -------------------------------------------------------
+
+
+def P(cb: CloudBase) -> Any:
+    return cb.rdb.table("people")
+
+
+def T(cb: CloudBase) -> Any:
+    return cb.rdb.table("teams")
+
+
+def I(cb: CloudBase) -> Any:  # noqa: E743
+    return cb.rdb.table("items")
+
+
+def C(name: str, call: Any, **kw: Any) -> Case:
+    return Case(name, call, **kw)
