@@ -448,7 +448,8 @@ def parse_query(query: str, *, rpc_read: bool = False) -> QueryParams:
         )
         logic = tuple(_logic(k, v) for k, v in valued if _last_word(k) in ("and", "or"))
         columns = _optional_names(lookup("columns"), "columns parameter")
-        select = tuple(_parse(_FOREST, "select parameter", lookup("select") or "*"))
+        selected = lookup("select")
+        select = tuple(_parse(_FOREST, "select parameter", "*" if selected is None else selected))
         filters, args = _filters(valued, rpc_read)
         on_conflict = _optional_names(lookup("on_conflict"), "on_conflict parameter")
     except _SyntaxError as exc:

@@ -453,6 +453,10 @@ def resolve_type(name: str, modifiers: tuple[int, ...] = ()) -> PgType:
         return NumericType(precision, scale)
     if name in SERIALS:
         return IntType(SERIALS[name])
+    if name in ("char", "character", "bpchar"):
+        raise RdbSchemaError(
+            "character(n) (blank-padded text) is not supported: use text or varchar"
+        )
     factory = _NAMES.get(name)
     if factory is None:
         raise RdbSchemaError(f"the column type {name!r} is not supported by the local rdb engine")
