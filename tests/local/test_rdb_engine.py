@@ -5,6 +5,7 @@ route layer. Through real HTTP on loopback where HTTP is the point."""
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -248,3 +249,29 @@ def test_reset_goes_back_to_the_schema(engine: RdbEngine) -> None:
     assert rows.body == b'[{"id":1,"body":"seed"}]'
     missing = _sync(engine, "GET", "/extra")
     assert missing.status == 404
+
+
+async def test_a_function_can_read_tables_through_the_engine(engine: RdbEngine) -> None:
+    @engine.function("notes_like")
+    async def notes_like(args: dict[str, Any], caller: Caller) -> Any:
+        answer = await engine.handle(
+            RdbRequest(
+                "GET", "/notes", f"select=id,body&body=like.{args['prefix']}*", caller=caller
+            )
+        )
+        return json.loads(answer.body)
+
+    found = await _call(engine, "POST", "/rpc/notes_like", "select=body", body=b'{"prefix": "se"}')
+    assert (found.status, found.body) == (200, b'[{"body":"seed"}]')
+
+
+async def test_an_engine_failure_is_a_500_not_a_crash(
+    engine: RdbEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(request: RdbRequest) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(engine._core, "handle", broken)
+    answer = await _call(engine, "GET", "/notes")
+    assert answer.status == 500
+    assert json.loads(answer.body)["code"] == "LOCAL_ERROR"

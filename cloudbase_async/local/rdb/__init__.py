@@ -43,6 +43,7 @@ the privilege. On insert by a user, a ``_openid`` column is set to the user's id
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,8 @@ __all__ = [
     "RdbSchemaError",
     "routes",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: A function callable with ``rpc/{name}``: ``(args, caller) -> JSON value or rows``,
 #: plain or async.
@@ -118,7 +121,12 @@ class RdbEngine:
         A POST passes the JSON body as ``args``; a GET passes the query parameters that
         carry no operator, as strings. A list of dicts is a set of rows (``select``,
         filters, ``order``, ranges and counts apply, each column typed from its values);
-        anything else is answered as the JSON value itself.
+        anything else is answered as the JSON value itself. Raising :class:`RdbError`
+        answers that error; any other exception answers 400 ``P0001`` with its message
+        (PostgreSQL's ``RAISE EXCEPTION``).
+
+        Functions run outside the engine's lock, so an async one may read tables by
+        awaiting :meth:`handle` itself (``RdbRequest("GET", "/students", "age=gt.3")``).
         """
 
         def register(fn: F) -> F:
@@ -144,7 +152,20 @@ class RdbEngine:
             return fn(*args)
 
     async def handle(self, request: RdbRequest) -> RdbResponse:
-        """Answer one request (no HTTP involved: see :func:`routes` for that)."""
+        """Answer one request (no HTTP involved: see :func:`routes` for that).
+
+        A failure inside the engine itself (a bug) answers 500 ``LOCAL_ERROR`` and is
+        logged, instead of reaching the HTTP server as an exception.
+        """
+        try:
+            return await self._handle(request)
+        except Exception:
+            _log.exception("the local rdb engine failed on %s %s", request.method, request.path)
+            return error_response(
+                RdbError(500, "LOCAL_ERROR", "The local rdb engine failed; see its log")
+            )
+
+    async def _handle(self, request: RdbRequest) -> RdbResponse:
         answer = await anyio.to_thread.run_sync(self._locked, self._core.handle, request)
         if not isinstance(answer, RpcCall):
             return answer  # type: ignore[no-any-return]
