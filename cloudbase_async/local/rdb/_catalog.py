@@ -87,6 +87,13 @@ class Table:
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
 
+    def require(self, name: str) -> Column:
+        """The column ``name``, known to exist (names checked earlier)."""
+        column = self.column(name)
+        if column is None:
+            raise KeyError(name)
+        return column
+
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)

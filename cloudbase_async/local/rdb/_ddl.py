@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 
 import attrs
 
@@ -509,8 +509,7 @@ def _spec_default(column: _ColumnSpec) -> Default | None:
         raise RdbSchemaError(f"column {column.name!r}: now() needs a date/timestamp column")
     if raw.kind == "uuid" and column.type.display != "uuid":
         raise RdbSchemaError(f"column {column.name!r}: gen_random_uuid() needs a uuid column")
-    kind: Literal["now", "today", "uuid"] = raw.kind  # type: ignore[assignment]
-    return Default(kind)
+    return Default(cast(Literal["now", "today", "uuid"], raw.kind))
 
 
 def parse_script(sql: str) -> list[tuple[Statement, str]]:

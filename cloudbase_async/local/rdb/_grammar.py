@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal, cast
 from urllib.parse import unquote_to_bytes
 
 import attrs
@@ -194,7 +194,8 @@ def _relation_node(header: p.Parser, spread: bool) -> p.Parser:
         parts: tuple[tuple[str | None, str, str | None, str | None], list[SelectItem]],
     ) -> SelectRelation:
         (alias, name, hint, join), children = parts
-        return SelectRelation(name, alias, hint, join, tuple(children), spread)  # type: ignore[arg-type]
+        joined = cast(Literal["left", "inner"] | None, join)  # the parser reads only these
+        return SelectRelation(name, alias, hint, joined, tuple(children), spread)
 
     return p.fmap(build, p.seq(p.try_(header), p.between(p.char("("), p.char(")"), _field_forest)))
 
@@ -232,10 +233,13 @@ def _list_value() -> p.Parser:
     )
 
 
+def _tri_word(word: Literal["null", "unknown", "true", "false"]) -> p.Parser:
+    return p.try_(p.fmap(lambda _: Is(word), _ci_string(word)))
+
+
 def _tri_value() -> p.Parser:
-    words = ("null", "unknown", "true", "false")
     return p.label(
-        p.alt(*(p.try_(p.fmap(lambda _, w=w: Is(w), _ci_string(w))) for w in words)),  # type: ignore[misc]
+        p.alt(_tri_word("null"), _tri_word("unknown"), _tri_word("true"), _tri_word("false")),
         "null or trilean value (unknown, true, false)",
     )
 

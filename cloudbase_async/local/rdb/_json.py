@@ -24,6 +24,7 @@ __all__ = [
     "dumps_compact",
     "escape_json",
     "jsonb_text",
+    "decimal_exponent",
     "loads",
 ]
 
@@ -132,6 +133,12 @@ def dumps_compact(value: JsonValue) -> str:
     return _dump(value, str, obj)
 
 
+def decimal_exponent(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: JSON and numeric_in have no NaN here
+    return exponent
+
+
 def numeric_text(text: str) -> str:
     """A JSON number as PostgreSQL's ``numeric`` prints it (``1e2`` -> ``100``)."""
     try:
@@ -140,7 +147,7 @@ def numeric_text(text: str) -> str:
         return text
     if number.is_zero():
         number = number.copy_abs()
-    if number.as_tuple().exponent > 0:  # type: ignore[operator]
+    if decimal_exponent(number) > 0:
         number = number.quantize(Decimal(1), context=_WIDE)
     return format(number, "f")
 

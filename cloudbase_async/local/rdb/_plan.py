@@ -95,6 +95,13 @@ class Output:
 
 
 @attrs.frozen
+class Unknown:
+    """A selected name that is no column: an error once the checks reach it."""
+
+    name: str
+
+
+@attrs.frozen
 class OrderItem:
     column: Column
     descending: bool
@@ -115,7 +122,7 @@ class Embed:
 class Level:
     table: Table
     alias: str
-    items: tuple[Output | Embed, ...]
+    items: tuple[Output | Embed | Unknown, ...]
     where: tuple[Node, ...] = ()
     order: tuple[OrderItem, ...] = ()
     limit: int | None = None
@@ -211,10 +218,10 @@ def _embed(catalog: Catalog, level_table: Table, item: SelectRelation, depth: in
 
 def _select_items(
     catalog: Catalog, table: Table, items: Sequence[SelectField | SelectRelation], depth: int
-) -> tuple[Output | Embed, ...]:
+) -> tuple[Output | Embed | Unknown, ...]:
     """Outputs and embeds in select order. Columns are checked later (see module doc),
     so an unknown one is kept as a placeholder ``Column`` with no type."""
-    out: list[Output | Embed] = []
+    out: list[Output | Embed | Unknown] = []
     if not items:
         items = (SelectField(Field("*")),)
     for item in items:
@@ -229,17 +236,13 @@ def _select_items(
         if item.field.name == "*":
             out.extend(Output(c.name, c) for c in table.columns)
             continue
-        column = table.column(item.field.name) or _missing(item.field.name)
-        out.append(Output(item.alias or item.field.name, column))
+        column = table.column(item.field.name)
+        if column is None:
+            # Reported later, in PostgreSQL's order (see the module docstring).
+            out.append(Unknown(item.field.name))
+        else:
+            out.append(Output(item.alias or item.field.name, column))
     return tuple(out)
-
-
-def _missing(name: str) -> Column:
-    return Column(name, None)  # type: ignore[arg-type]
-
-
-def is_missing(column: Column) -> bool:
-    return column.type is None
 
 
 # --- filters ------------------------------------------------------------------------
@@ -385,8 +388,8 @@ def _not_embedded(name: str) -> RdbError:
 
 def _check_columns(level: Level) -> None:
     for item in level.items:
-        if isinstance(item, Output) and is_missing(item.column):
-            raise undefined_column(level.alias, item.column.name, level.table.column_names)
+        if isinstance(item, Unknown):
+            raise undefined_column(level.alias, item.name, level.table.column_names)
 
 
 def _check_paths(root: Level, query: QueryParams) -> None:
@@ -428,7 +431,7 @@ def plan_read(
     """
     root = Level(table, table.name, _select_items(catalog, table, query.select, 0))
     _check_paths(root, query)
-    items: list[Output | Embed] = []
+    items: list[Output | Embed | Unknown] = []
     for item in root.items:
         if isinstance(item, Embed):
             _check_columns(item.level)

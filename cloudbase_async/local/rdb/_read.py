@@ -125,14 +125,17 @@ def render_rows(store: Store, level: Level, rows: list[Row]) -> list[str]:
         for item in level.items:
             if isinstance(item, Output):
                 pairs.append((item.key, _value_json(item.column, row[item.column.name])))
-                continue
-            child = item.level
-            stop = None if child.limit is None else child.offset + child.limit
-            children = embedded[item.key].get(_parent_key(item, row), [])[child.offset : stop]
-            rendered = _embedded(child, children)
-            if item.relationship.to_one:
-                pairs.append((item.key, rendered[0] if rendered else "null"))
-            else:
-                pairs.append((item.key, "[" + ", ".join(rendered) + "]"))
+            elif isinstance(item, Embed):
+                pairs.append((item.key, _embed_json(item, embedded[item.key], row)))
         out.append(_object(pairs))
     return out
+
+
+def _embed_json(item: Embed, embedded: dict[tuple[Any, ...], list[Row]], row: Row) -> str:
+    """The embedded value of one parent row: an object, ``null`` or an array."""
+    child = item.level
+    stop = None if child.limit is None else child.offset + child.limit
+    rendered = _embedded(child, embedded.get(_parent_key(item, row), [])[child.offset : stop])
+    if item.relationship.to_one:
+        return rendered[0] if rendered else "null"
+    return "[" + ", ".join(rendered) + "]"

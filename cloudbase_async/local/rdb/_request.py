@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias, cast
 
 import attrs
 
@@ -28,7 +28,10 @@ __all__ = [
     "root_range_of",
 ]
 
-Count = Literal["exact", "planned", "estimated"]
+Count: TypeAlias = Literal["exact", "planned", "estimated"]
+Resolution: TypeAlias = Literal["merge-duplicates", "ignore-duplicates"]
+Representation: TypeAlias = Literal["minimal", "representation"]
+Handling: TypeAlias = Literal["lenient", "strict"]
 
 
 @attrs.frozen
@@ -36,12 +39,12 @@ class Preferences:
     """The ``Prefer`` values the engine acts on (unknown ones are ignored, as PostgREST
     does unless ``handling=strict``)."""
 
-    resolution: Literal["merge-duplicates", "ignore-duplicates"] | None = None
+    resolution: Resolution | None = None
     missing_default: bool = False
     missing: str | None = None
-    representation: Literal["minimal", "representation"] | None = None
+    representation: Representation | None = None
     count: Count | None = None
-    handling: Literal["lenient", "strict"] | None = None
+    handling: Handling | None = None
     timezone: str | None = None
 
     def applied(self, *, insert: bool, write: bool) -> str | None:
@@ -90,13 +93,14 @@ def parse_preferences(values: Sequence[str]) -> Preferences:
     timezone = found.get("timezone")
     if timezone is not None and timezone not in _UTC:
         raise unsupported("Prefer: timezone other than UTC (answers are in UTC)", timezone)
+    # The values were checked against _KNOWN: the casts only tell mypy so.
     return Preferences(
-        resolution=found.get("resolution"),  # type: ignore[arg-type]
+        resolution=cast(Resolution | None, found.get("resolution")),
         missing_default=found.get("missing") == "default",
         missing=found.get("missing"),
-        representation=found.get("return"),  # type: ignore[arg-type]
-        count=found.get("count"),  # type: ignore[arg-type]
-        handling=found.get("handling"),  # type: ignore[arg-type]
+        representation=cast(Representation | None, found.get("return")),
+        count=cast(Count | None, found.get("count")),
+        handling=cast(Handling | None, found.get("handling")),
         timezone=timezone,
     )
 

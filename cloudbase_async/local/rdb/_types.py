@@ -21,7 +21,7 @@ import attrs
 
 from ._datetime import DateType, TimestampType
 from ._errors import RdbError, RdbSchemaError, unsupported
-from ._json import JsonValue, dumps_compact, escape_json, jsonb_text
+from ._json import JsonValue, decimal_exponent, dumps_compact, escape_json, jsonb_text
 from ._json import loads as json_loads
 from ._pgtype import SPACE, PgType, Stored, invalid_syntax
 
@@ -102,7 +102,7 @@ def parse_decimal(text: str) -> Decimal:
     if rest.strip(SPACE):
         raise invalid_syntax("numeric", text)
     value = Decimal(f"{sign}{whole or '0'}.{fraction or ''}E{exponent}")
-    scale = -value.as_tuple().exponent  # type: ignore[operator]
+    scale = -decimal_exponent(value)
     if scale > 16383 or (not value.is_zero() and value.adjusted() >= 131072):
         raise _overflow()
     return value
@@ -112,7 +112,7 @@ def decimal_text(value: Decimal) -> str:
     """``numeric_out``: fixed point, the value's own scale, no negative zero."""
     if value.is_zero():
         value = value.copy_abs()
-    if value.as_tuple().exponent > 0:  # type: ignore[operator]
+    if decimal_exponent(value) > 0:
         value = value.quantize(Decimal(1), context=_WIDE)
     return format(value, "f")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import attrs
 
@@ -222,7 +222,7 @@ def payload_from_body(body: JsonValue, columns: tuple[str, ...] | None) -> Paylo
     if not all(isinstance(item, JsonObject) for item in items):
         # PostgREST inserts nothing for a lone scalar body.
         return "All object keys must match" if isinstance(body, list) else Payload((), ())
-    objects: list[JsonObject] = items  # type: ignore[assignment]
+    objects = cast(list[JsonObject], items)
     if columns is None:
         first = set(objects[0].keys()) if objects else set()
         if any(set(o.keys()) != first for o in objects[1:]):
@@ -264,7 +264,7 @@ def insert_rows(
     """``INSERT`` (``ON CONFLICT`` on ``conflict_key`` for an upsert). ``owner`` is a
     (column, value) set on every row (``_openid``). Returns the rows written, in order."""
     _identity_always(table, payload.columns, "insert")
-    columns: list[Column] = [table.column(name) for name in payload.columns]  # type: ignore[misc]
+    columns = [table.require(name) for name in payload.columns]
     defaulted = {c.name for c in columns if missing_default and c.default is not None}
     # Every value is read before any row is written, as json_to_recordset does.
     converted = [
@@ -311,7 +311,7 @@ def update_rows(
 ) -> list[Row]:
     """``UPDATE`` the ``matched`` rows (in scan order) with ``values``."""
     _identity_always(table, list(values), "update")
-    converted = {name: _convert(table.column(name), value) for name, value in values.items()}  # type: ignore[arg-type]
+    converted = {name: _convert(table.require(name), value) for name, value in values.items()}
     pairs: list[tuple[Row, Row]] = []
     for old in matched:
         new = {**old, **converted}
