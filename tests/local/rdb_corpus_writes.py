@@ -441,6 +441,20 @@ def writes() -> list[Case]:
         C("delete cascades", lambda cb: P(cb).delete(count="exact").eq("name", "bob").execute()),
         C("badges after cascade", lambda cb: _badges(cb).select().order("id").execute()),
         C("delete referenced", lambda cb: T(cb).delete().eq("name", "Red2").execute()),
+        C(
+            "a badge to cascade",
+            lambda cb: _badges(cb).insert({"person_id": 13, "label": "jade"}).execute(),
+        ),
+        C(
+            "delete shows embeds as they were",
+            lambda cb: (
+                P(cb)
+                .delete(returning="representation")
+                .eq("id", 13)
+                .select("name,badges(label)")
+                .execute()
+            ),
+        ),
         C("delete blocked through a cascade", lambda cb: P(cb).delete().eq("id", 1).execute()),
         C(
             "delete sets null",

@@ -143,15 +143,26 @@ def _unknown_column(table: Table, names: Sequence[str]) -> None:
             )
 
 
+def _wants_rows(ctx: Context) -> bool:
+    return ctx.prefer.representation == "representation"
+
+
 def _write_answer(
-    ctx: Context, level: Level, rows: list[dict[str, Any]], status: int, content_range: str
+    ctx: Context,
+    level: Level,
+    rows: list[dict[str, Any]],
+    status: int,
+    content_range: str,
+    rendered: list[str] | None = None,
 ) -> RdbResponse:
     """The answer to a write: the rows (``return=representation``) or none.
 
     ``status`` is the answer with rows; without them an update or delete says 204.
+    ``rendered``: the rows already rendered (a delete renders them first).
     """
-    representation = ctx.prefer.representation == "representation"
-    rendered = render_rows(ctx.store, level, rows) if representation else []
+    representation = _wants_rows(ctx)
+    if rendered is None:
+        rendered = render_rows(ctx.store, level, rows) if representation else []
     if ctx.media == "object":
         _single(rendered if representation else ["row"] * len(rows))
     applied = ctx.prefer.applied(insert=ctx.method == "POST", write=True)
@@ -253,8 +264,10 @@ def handle_delete(ctx: Context) -> RdbResponse:
     level = bind(plan_read(ctx.catalog, ctx.table, ctx.query))
     _check_write(ctx)
     matched = _matched(ctx, level)
+    # PostgreSQL renders the deleted rows' embeds from the statement's snapshot: as
+    # they were before the delete (and its cascades).
+    rendered = render_rows(ctx.store, level, matched) if _wants_rows(ctx) else None
     deleted = delete_rows(ctx.store, ctx.catalog, ctx.table, matched)
     total = len(deleted) if ctx.prefer.count else None
-    return _write_answer(
-        ctx, level, deleted, 200, _mutation_range(len(deleted), total, delete=True)
-    )
+    content_range = _mutation_range(len(deleted), total, delete=True)
+    return _write_answer(ctx, level, deleted, 200, content_range, rendered)
