@@ -1012,6 +1012,10 @@ def _rpc() -> list[Case]:
                 cb.rdb.rpc("squares", {"n": 12}).select("label").like("label", "#1*").execute()
             ),
         ),
+        C(
+            "rpc get with a filter",
+            raw("GET", "/rpc/squares", [("n", "4"), ("i", "gt.2"), ("select", "i,sq")]),
+        ),
         C("rpc missing with args", lambda cb: cb.rdb.rpc("nope", {"x": 1}).execute()),
         C("rpc missing two args", lambda cb: cb.rdb.rpc("nope", {"y": 1, "x": 2}).execute()),
         C("rpc missing without args", lambda cb: cb.rdb.rpc("nope").execute()),
