@@ -45,6 +45,7 @@ INSERT INTO "a/b" VALUES (1);
 """
 
 USER = Caller("user", uid="u-42")
+ADMIN = Caller("admin")
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ async def http(url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _call(engine: RdbEngine, method: str, path: str, query: str = "", **kw: Any) -> Any:
+    kw.setdefault("caller", ADMIN)
     return await engine.handle(RdbRequest(method, path, query, **kw))
 
 
@@ -275,3 +277,8 @@ async def test_an_engine_failure_is_a_500_not_a_crash(
     answer = await _call(engine, "GET", "/notes")
     assert answer.status == 500
     assert json.loads(answer.body)["code"] == "LOCAL_ERROR"
+
+
+async def test_a_request_without_a_caller_is_anonymous(engine: RdbEngine) -> None:
+    answer = await engine.handle(RdbRequest("DELETE", "/notes", "id=eq.1"))
+    assert (answer.status, json.loads(answer.body)["code"]) == (401, "42501")

@@ -110,7 +110,9 @@ class RdbEngine:
         """Run DDL and ``INSERT ... VALUES`` statements (the subset of :mod:`._ddl`).
 
         Raises :class:`RdbSchemaError` for anything outside it or that PostgreSQL would
-        reject; statements before the failing one stay applied.
+        reject; statements before the failing one stay applied. It runs in the calling
+        thread (waiting for a request in progress): call it at start-up, or from a
+        worker thread when a server is running.
         """
         with self._lock:
             self._core.execute(sql)

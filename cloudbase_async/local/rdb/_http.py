@@ -25,7 +25,8 @@ class RdbRequest:
 
     ``path`` is what follows ``/v1/rdb/rest`` (``/people``, ``/rpc/fn``), still
     percent-encoded; ``query`` the raw query string; ``headers`` lower-cased names (a
-    header sent several times joined with ``", "``); ``caller`` who is asking.
+    header sent several times joined with ``", "``); ``caller`` who is asking (by
+    default nobody: the anonymous role, the least privilege).
     """
 
     method: str
@@ -33,7 +34,7 @@ class RdbRequest:
     query: str = ""
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys)
     body: bytes = b""
-    caller: Caller = attrs.field(factory=lambda: Caller("admin"))
+    caller: Caller = attrs.field(factory=lambda: Caller("anon"))
 
 
 @attrs.frozen
