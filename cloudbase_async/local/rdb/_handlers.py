@@ -38,6 +38,8 @@ __all__ = [
 
 @attrs.frozen
 class Context:
+    """One resolved request: where it goes, what it asks, who asks."""
+
     store: Store
     catalog: Catalog
     table: Table

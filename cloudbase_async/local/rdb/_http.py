@@ -39,6 +39,8 @@ class RdbRequest:
 
 @attrs.frozen
 class RdbResponse:
+    """An answer: status, headers (a name may repeat) and body bytes."""
+
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
