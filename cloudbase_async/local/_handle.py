@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, overload
 
 import anyio
 import anyio.to_thread
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
 from ..auth import normalize_phone_number
@@ -23,17 +24,19 @@ from . import (
     cloudrun as cloudrun_service,
     functions as functions_service,
     nosql as nosql_service,
+    rdb as rdb_service,
     storage as storage_service,
 )
 from ._app import Mounted, build_app
 from ._faults import Faults
-from ._identity import Identity, Keys, TokenSigner
+from ._identity import Identify, Identity, Keys, TokenSigner
 from ._server import ServerThread
 from .ai import ScriptedModel
 from .auth import AuthEngine, AuthSettings, SentCode
 from .cloudrun import CloudRunServices
 from .functions import FunctionHandler, Functions
 from .nosql import NoSQLEngine
+from .rdb import RdbEngine, RdbFunction
 from .storage import StorageEngine
 
 if TYPE_CHECKING:
@@ -44,6 +47,61 @@ __all__ = ["CodeBook", "LocalCloudBase"]
 log: Final = logging.getLogger("cloudbase_async.local")
 
 F = TypeVar("F", bound=FunctionHandler)
+RF = TypeVar("RF", bound=RdbFunction)
+
+
+class RdbHandle:
+    """``local.rdb``: the relational database behind ``/v1/rdb/rest``.
+
+    Functions registered with :meth:`function` (before or after the gateway starts) are
+    callable as ``rpc/{name}`` and survive restarts and resets; :meth:`execute` runs DDL
+    and ``INSERT ... VALUES`` on the running database.
+    """
+
+    def __init__(self) -> None:
+        self._functions: dict[str, RdbFunction] = {}
+        self._engine: RdbEngine | None = None
+
+    def function(self, name: str) -> Callable[[RF], RF]:
+        """Register ``fn(args, caller)`` (sync or async) as ``rpc/{name}``."""
+
+        def register(fn: RF) -> RF:
+            self._functions[name] = fn
+            if self._engine is not None:
+                self._engine.function(name)(fn)
+            return fn
+
+        return register
+
+    def execute(self, sql: str) -> None:
+        """Run DDL and ``INSERT ... VALUES`` statements on the running database."""
+        self.engine.execute(sql)
+
+    @property
+    def engine(self) -> RdbEngine:
+        """The running engine (:class:`~cloudbase_async.local.rdb.RdbEngine`)."""
+        if self._engine is None:
+            raise RuntimeError("The gateway is not running: use `async with local:` (or start()).")
+        return self._engine
+
+    def open(self, path: Path, schema: str | Path | None) -> RdbEngine:
+        """Start the engine for a data directory (called by the gateway when it starts)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(schema, Path) or (isinstance(schema, str) and schema.endswith(".sql")):
+            schema = Path(schema).read_text(encoding="utf-8")
+        engine = RdbEngine(path, schema=schema)
+        for name, fn in self._functions.items():
+            engine.function(name)(fn)
+        self._engine = engine
+        return engine
+
+    def closed(self) -> None:
+        """The gateway stopped (and closed the engine)."""
+        self._engine = None
+
+
+def _rdb_routes(engine: RdbEngine, identify: Identify) -> list[BaseRoute]:
+    return [Mount("/v1/rdb/rest", routes=rdb_service.routes(engine, identify))]
 
 
 class CodeBook(Mapping[str, str]):
@@ -95,8 +153,9 @@ class LocalCloudBase:
         this code.
     :param code_resend_interval: seconds between two codes to one contact (``0``: no
         limit); sooner answers ``resource_exhausted`` (HTTP 429).
-    :param rdb_schema: SQL text or a path to a ``.sql`` file for the relational database
-        (used by the rdb engine when this build mounts it).
+    :param rdb_schema: SQL text or a path to a ``.sql`` file: the relational database's
+        tables (the PostgreSQL-flavoured subset the README lists), created when the data
+        directory is new. ``local.rdb.execute(sql)`` adds more while it runs.
     """
 
     def __init__(
@@ -128,6 +187,8 @@ class LocalCloudBase:
             code_resend_interval=code_resend_interval,
         )
         self.rdb_schema = rdb_schema
+        #: The relational database: ``@local.rdb.function("name")``, ``local.rdb.execute``.
+        self.rdb = RdbHandle()
         #: Fault rules for every service (``local.faults.add("POST /v1/functions/*", status=503)``).
         self.faults = Faults()
         #: The scripted model behind ``/v1/ai`` (``local.ai.reply(...)``, ``.script(...)``).
@@ -189,6 +250,7 @@ class LocalCloudBase:
         running, self._running = self._running, None
         if running is not None:
             running.stop()
+            self.rdb.closed()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -404,9 +466,10 @@ def _stateful_services(local: LocalCloudBase, data_dir: Path, keys: Keys) -> lis
     (``data_dir / "nosql"``) and storage (``data_dir / "storage"``, signing its URLs
     with ``keys.url_secret``), one ``Mounted(...)`` each.
     """
-    if local.rdb_schema is not None:
-        log.warning("rdb_schema is set but this build has no local rdb engine; ignoring it")
     return [
+        Mounted(
+            "rdb", local.rdb.open(data_dir / "rdb" / "rdb.sqlite3", local.rdb_schema), _rdb_routes
+        ),
         Mounted("nosql", NoSQLEngine(data_dir), nosql_service.routes),
         Mounted(
             "storage",

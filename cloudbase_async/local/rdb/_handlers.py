@@ -17,8 +17,7 @@ from ._bind import bind
 from ._catalog import Catalog, Table, UniqueKey
 from ._errors import RdbError, permission_denied, unsupported
 from ._http import JSON, OBJECT, RdbResponse
-from ._json import InvalidJson, JsonObject, JsonValue
-from ._json import loads as json_loads
+from ._json import InvalidJson, JsonObject, JsonValue, loads as json_loads
 from ._plan import Level, plan_read
 from ._query import QueryParams
 from ._read import count_rows, read_rows, render_rows

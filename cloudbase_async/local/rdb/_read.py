@@ -15,8 +15,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ._catalog import Column
-from ._json import escape_json, jsonb_text
-from ._json import loads as json_loads
+from ._json import escape_json, jsonb_text, loads as json_loads
 from ._plan import Embed, Level, Output
 from ._sql import Fragment, column_sql, order_sql, where_sql
 from ._store import Row, Store

@@ -21,8 +21,14 @@ import attrs
 
 from ._datetime import DateType, TimestampType
 from ._errors import RdbError, RdbSchemaError, unsupported
-from ._json import JsonValue, decimal_exponent, dumps_compact, escape_json, jsonb_text
-from ._json import loads as json_loads
+from ._json import (
+    JsonValue,
+    decimal_exponent,
+    dumps_compact,
+    escape_json,
+    jsonb_text,
+    loads as json_loads,
+)
 from ._pgtype import SPACE, PgType, Stored, invalid_syntax
 
 __all__ = [
