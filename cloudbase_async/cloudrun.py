@@ -33,7 +33,7 @@ def service_path(service: str, path: str) -> str:
     """``/{service}{path}`` with the name checked and the path percent-encoded.
 
     ``path`` is the decoded path the service should see ("/files/a b.txt"); a missing
-    leading ``/`` is added; see :func:`~cloudbase_async._passthrough.encode_subpath`
+    leading ``/`` is added; see :func:`~cloudbase_async._core.passthrough.encode_subpath`
     for what is refused.
     """
     return f"/{check_name(service, 'CloudRun service')}{encode_subpath(path, safe=_PATH_SAFE)}"

@@ -93,7 +93,7 @@ def encode_web_path(path: str) -> str:
     """Percent-encode every segment of an HTTP function's sub-path, keeping the slashes.
 
     The path is taken literally (``%`` is encoded too, and so is every reserved
-    character): see :func:`~cloudbase_async._passthrough.encode_subpath` for what is
+    character): see :func:`~cloudbase_async._core.passthrough.encode_subpath` for what is
     refused. The path must start with ``/`` (``"/"`` is the function itself).
     """
     if not isinstance(path, str) or not path.startswith("/"):

@@ -9,7 +9,7 @@ Two layers, as everywhere in this SDK:
   split across any number of reads costs time linear in its size (an appending
   ``str +=`` decoder is quadratic: 0.63 s for one 4 MB event in openai-python). One
   event larger than ``max_event_size`` is refused instead of growing without bound.
-* :class:`EventSource` reads a :class:`~cloudbase_async._transport.Response` opened
+* :class:`EventSource` reads a :class:`~cloudbase_async._core.transport.Response` opened
   with ``Transport.open_stream`` and yields events, with an *idle timeout* between
   events: keep-alive comments keep a TCP connection busy and so reset httpx's read
   timeout, but they do not reset this one, so a stalled upstream is noticed.

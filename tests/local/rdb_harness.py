@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from cloudbase_async import CloudBase, CloudBaseError
-from cloudbase_async._transport import Request
+from cloudbase_async._core.transport import Request
 from cloudbase_async.local._identity import Caller, CredentialError
 from cloudbase_async.local.rdb import UNSUPPORTED_CODE, RdbEngine, routes
 from tests.peers.postgrest import PeerMissing, PostgrestServer, running_postgrest

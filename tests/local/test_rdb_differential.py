@@ -15,8 +15,7 @@ from typing import Any
 import attrs
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cloudbase_async import CloudBase
 from cloudbase_async.local._identity import Caller
