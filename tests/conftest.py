@@ -23,8 +23,14 @@ BACKENDS = ("asyncio", "trio")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "anyio_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
+    definition = metafunc.definition
+    chosen = any(
+        "anyio_backend" in str(mark.args[0]) for mark in definition.iter_markers("parametrize")
+    )
+    if (
+        "anyio_backend" in metafunc.fixturenames
+        and definition.get_closest_marker("both_backends")
+        and not chosen  # a test that names its backend itself keeps that choice
     ):
         metafunc.parametrize("anyio_backend", BACKENDS)
 

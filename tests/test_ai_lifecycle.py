@@ -22,7 +22,7 @@ from cloudbase_async import CloudBase, StreamClosedError
 from tests.support.pool import checked_out
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 ROUNDS = 1000
 CHUNK = (
@@ -56,11 +56,6 @@ async def held_stream(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": CHUNK, "more_body": True})
     while (await receive())["type"] != "http.disconnect":
         pass
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -21,15 +21,10 @@ from examples.tool_relay import create_app, get_weather
 from tests.support.pool import checked_out
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 DEADLOCK = 30  # a guard against a hang, never what a test asserts
 QUESTION = {"messages": [{"role": "user", "content": "Weather in Paris?"}]}
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 class Relay:

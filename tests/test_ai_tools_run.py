@@ -38,18 +38,13 @@ from cloudbase_async.ai import (
 from cloudbase_async.local import LocalCloudBase, Reply, ToolCall
 from tests.support.pool import checked_out
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 MODEL = "hy3-preview"
 USAGE = {"stream_options": {"include_usage": True}}
 # A guard against a run that deadlocks when the code under test is wrong: generous,
 # and never what a test asserts.
 DEADLOCK = 30
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def user(text: str) -> dict[str, Any]:

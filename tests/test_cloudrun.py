@@ -24,7 +24,9 @@ from cloudbase_async import (
 )
 from cloudbase_async.cloudrun import service_path
 from tests.support.pool import checked_out
-from tests.support.server import serve
+from tests.support.server import read_body, serve
+
+pytestmark = pytest.mark.both_backends
 
 ROOT = "https://env-1.api.tcloudbasegateway.com/v1/cloudrun"
 
@@ -211,12 +213,7 @@ async def service(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A small CloudRun-like service (paths are the gateway's, /{name}/...)."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     path = scope["path"]
     method = scope["method"]
 
@@ -399,11 +396,6 @@ async def test_live_leaving_early_frees_the_connection(live: CloudBase) -> None:
         assert checked_out(live) == 0
     with pytest.raises(StreamClosedError):
         await resp.__anext__()
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.mark.anyio

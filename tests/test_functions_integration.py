@@ -17,9 +17,9 @@ from cloudbase_async import (
     NotFoundError,
 )
 from tests.support.pool import checked_out
-from tests.support.server import serve
+from tests.support.server import read_body, serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 SLOW_SECONDS = 1.5
 
@@ -32,12 +32,7 @@ class FunctionsGateway:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         name = scope["path"].removeprefix("/v1/functions/").split("/")[0]
         self.calls[name] += 1
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
@@ -74,11 +69,6 @@ class FunctionsGateway:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

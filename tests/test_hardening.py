@@ -44,14 +44,9 @@ from tests.support.hostile import drip, raw_server
 from tests.support.pool import checked_out
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 KEY = "sk-live-0123456789abcdef"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def head(status: str = "200 OK", **headers: str) -> bytes:

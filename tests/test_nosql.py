@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,12 +45,6 @@ OID = "507f1f77bcf86cd799439011"
 async def cb() -> AsyncIterator[CloudBase]:
     async with CloudBase(env="env-1", base_url=GW, api_key="sk-key") as client:
         yield client
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        yield router
 
 
 def ok(body: object, status: int = 200) -> httpx.Response:

@@ -8,7 +8,7 @@ import gc
 import inspect
 import json
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,13 +39,6 @@ OID = "507f1f77bcf86cd799439011"
 async def cb() -> AsyncIterator[CloudBase]:
     async with CloudBase(env="env-1", base_url=GW, api_key="sk-key", max_retries=0) as client:
         yield client
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    # assert_all_mocked: a request the test did not expect fails it.
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        yield router
 
 
 def ok(body: object) -> httpx.Response:

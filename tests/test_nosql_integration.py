@@ -23,12 +23,7 @@ from tests.support.docstore import DocStore
 from tests.support.pool import checked_out
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 @pytest.fixture(scope="module")

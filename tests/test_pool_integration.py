@@ -14,12 +14,7 @@ from cloudbase_async._core.transport import Request
 from tests.support.pool import checked_out, open_connections
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from cloudbase_async.storage import (
     validate_cloud_path,
 )
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 GW = "https://env-1.api.tcloudbasegateway.com/v1/storages"
 COS = "https://bucket-1.cos.ap-shanghai.myqcloud.com"
@@ -55,17 +55,6 @@ INFO = {
     "cloudObjectId": "cloud://env-1.bucket-1/a/b.png",
     "somethingNew": 1,
 }
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def client(**kwargs: Any) -> CloudBase:

@@ -22,18 +22,13 @@ from cloudbase_async import (
     ResponseValidationError,
 )
 from tests.support.pool import checked_out
-from tests.support.server import serve
+from tests.support.server import read_body, serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 ENV_BUCKET = "cloud://test-env.bucket"
 AUTHORIZATION = "q-sign-algorithm=sha1&q-ak=AKID&q-signature=0bad5eed"
 TOKEN = "cos-session-t0ken"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 class HostileGateway:
@@ -84,12 +79,7 @@ class HostileGateway:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path = scope["path"]
         self.requests.append((scope["method"], path))
         host, port = scope["server"]

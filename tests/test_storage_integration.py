@@ -32,16 +32,11 @@ from tests.support.rclone import S3Store, rclone_s3
 from tests.support.server import serve
 from tests.support.storage_gateway import StorageGateway
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 MiB = 1024 * 1024
 # 256 MiB by default (the size); CLOUDBASE_TEST_LARGE_MIB lowers it on slow boxes.
 LARGE_MIB = int(os.environ.get("CLOUDBASE_TEST_LARGE_MIB", "256"))
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from cloudbase_async._core import tc3
 from cloudbase_async._core.tc3 import Tc3Credentials, authorization, signable_headers
 from tests.js.tc3 import oracle
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
 SECRET_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
@@ -30,11 +30,6 @@ TOKEN = "tmp-Token_0123456789abcdefXYZ=="
 ENV = "env-1a2b"
 BASE = f"https://{ENV}.api.tcloudbasegateway.com"
 _TIMESTAMP = re.compile(r"Timestamp=(\d+)")
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 class Gateway:

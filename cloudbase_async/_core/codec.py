@@ -49,7 +49,8 @@ def loads(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
+        # UTF-8, as JSON on the wire must be (json.loads would guess UTF-16/32 from bytes).
+        return json.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise UnreadableBody("the body is not valid UTF-8") from None
     except ValueError as exc:

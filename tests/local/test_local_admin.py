@@ -13,12 +13,7 @@ from cloudbase_async import AuthenticationError, CloudBase, InternalServerError
 from cloudbase_async.local import Fault, FaultRequest, LocalCloudBase
 from cloudbase_async.local._identity import CredentialError, Identity, Keys, TokenSigner
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 @pytest.fixture

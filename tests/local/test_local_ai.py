@@ -23,15 +23,10 @@ from cloudbase_async import (
 from cloudbase_async.ai import ChatCompletion, ChatCompletionChunk
 from cloudbase_async.local import LocalCloudBase, Reply, ToolCall
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 MODEL = "hy3-preview"
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def user(text: str) -> dict[str, Any]:

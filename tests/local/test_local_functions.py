@@ -24,12 +24,7 @@ from cloudbase_async import (
 )
 from cloudbase_async.local import FunctionContext, LocalCloudBase
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 def whoami(event: Any, context: FunctionContext) -> dict[str, Any]:

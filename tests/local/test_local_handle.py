@@ -10,12 +10,7 @@ import pytest
 
 from cloudbase_async.local import LocalCloudBase
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 def test_not_running_and_running_twice() -> None:

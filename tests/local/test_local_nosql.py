@@ -26,14 +26,9 @@ from cloudbase_async.ejson import Binary, Regex
 from tests.local._serve_data import ADMIN, ANON, DataServer, serve_data, user
 from tests.support.pool import checked_out
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 BASE = "/v1/database/instances/(default)/databases/(default)"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

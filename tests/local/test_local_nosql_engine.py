@@ -14,12 +14,7 @@ from cloudbase_async.ejson import Binary, Int64, ObjectId, Regex
 from cloudbase_async.local._identity import Caller
 from cloudbase_async.local.nosql import NoSQLEngine, NoSQLError, Scope, run_command
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 ADMIN = Scope(Caller("admin"))

@@ -32,7 +32,7 @@ from fastapi.responses import StreamingResponse
 from cloudbase_async import CloudBase, RateLimitError
 from cloudbase_async.local import FunctionContext, LocalCloudBase
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,11 +85,6 @@ def create_app(settings: dict[str, str]) -> FastAPI:
 
 
 # -- the tests -------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

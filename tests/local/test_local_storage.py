@@ -26,15 +26,10 @@ from tests.local._memory import LARGE_MIB, MiB, hash_file, measured, write_rando
 from tests.local._serve_data import ADMIN, ANON, ENV, DataServer, serve_data, user
 from tests.support.pool import checked_out
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 BUCKET = "local-bucket"
 PREFIX = f"cloud://{ENV}.{BUCKET}/"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,7 @@ from cloudbase_async.local.storage._pg_shapes import parse_size
 from cloudbase_async.local.storage._signing import SignatureProblem, Signer
 from cloudbase_async.local.storage._store import Exists, ObjectStore, TooLarge
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 
 ADMIN = Caller("admin")

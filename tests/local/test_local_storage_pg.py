@@ -22,7 +22,7 @@ import pytest
 from tests.local._memory import LARGE_MIB, MiB, measured
 from tests.local._serve_data import ADMIN, ANON, DataServer, serve_data, user
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 ROOT = "/v1/storages"
 JS_SDK = {  # what the Node build of the js-sdk adds to every call
@@ -33,11 +33,6 @@ JS_SDK = {  # what the Node build of the js-sdk adds to every call
     "X-Client-Timestamp": "1700000000000",
     "X-TCB-Region": "",
 }
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

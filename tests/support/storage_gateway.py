@@ -35,6 +35,7 @@ import boto3
 from botocore.config import Config
 
 from .rclone import S3Store
+from .server import read_body
 
 ENV = "test-env"
 
@@ -122,12 +123,7 @@ class StorageGateway:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         handlers = {
             "/v1/storages/get-objects-upload-info": self.upload_info,
             "/v1/storages/get-objects-download-info": self.download_info,
