@@ -1,11 +1,11 @@
 """``python -m cloudbase_async.local serve``: the local gateway as a server.
 
-It prints the URL and the keys as ``KEY=value`` lines (ready for ``export`` or a
-``.env`` file), logs every SMS and email code to stderr, and runs until Ctrl+C or
-SIGTERM. ``--data DIR`` keeps users, keys and data across restarts; without it the
-state is temporary. ``--functions pkg.module`` imports a module and calls its
-``register(local)``, which registers functions, web functions, CloudRun apps and AI
-scripts.
+It prints the URL, the keys and the custom-login key file's path as ``KEY=value``
+lines (ready for ``export`` or a ``.env`` file), logs every SMS and email code to
+stderr, and runs until Ctrl+C or SIGTERM. ``--data DIR`` keeps users, keys and data
+across restarts; without it the state is temporary. ``--functions pkg.module`` imports
+a module and calls its ``register(local)``, which registers functions, web functions,
+CloudRun apps and AI scripts.
 """
 
 from __future__ import annotations
@@ -90,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"CLOUDBASE_BASE_URL={local.url}")
         print(f"CLOUDBASE_ENV={local.env}")
         print(f"CLOUDBASE_API_KEY={local.api_key}")
+        # The console's custom-login key file, for a backend that mints its own tickets.
+        print(f"CLOUDBASE_CUSTOM_LOGIN_KEY_FILE={local.custom_login_key_file}")
         print(f"CLOUDBASE_PUBLISHABLE_KEY={local.publishable_key}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -2,7 +2,8 @@
 
 Everything the Python handle can do for a test, over HTTP for other languages and for
 the server mode: reset the state, read the codes that were "sent", manage fault rules,
-mint custom sign-in tickets. Every call needs the gateway's API key.
+mint custom sign-in tickets or fetch the custom-login key that signs them (for a backend
+that mints its own). Every call needs the gateway's API key.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..auth import TicketCredentials
 from ._faults import Fault, Faults
 from ._http import gateway_error, read_json
 from ._identity import CredentialError, Identify
 from .auth import SentCode
+from .auth._custom_login import key_file_json
 
 __all__ = ["PATHS", "AdminTarget", "routes"]
 
@@ -30,6 +33,7 @@ PATHS: Final = (
     "/_local/codes",
     "/_local/faults",
     "/_local/custom-tickets",
+    "/_local/custom-login-key",
     "/_local/info",
 )
 
@@ -44,7 +48,10 @@ class AdminTarget(Protocol):
 
     def sent_codes(self) -> list[SentCode]: ...
 
-    def custom_ticket(self, uid: str, *, expires_in: float = 600.0) -> str: ...
+    @property
+    def custom_login_key(self) -> TicketCredentials: ...
+
+    def custom_ticket(self, uid: str) -> str: ...
 
     def info(self) -> dict[str, Any]: ...
 
@@ -111,10 +118,16 @@ def routes(target: AdminTarget, identify: Identify) -> list[BaseRoute]:
     @admin
     async def tickets(request: Request) -> Any:
         body = await read_json(request)
-        if not isinstance(body, dict) or not isinstance(body.get("uid"), str):
+        if not isinstance(body, dict) or set(body) != {"uid"} or not isinstance(body["uid"], str):
+            # No lifetime: a ticket is valid for 10 minutes, as the node-sdk mints it.
             raise TypeError('Send {"uid": "your-user-id"}.')
-        ticket = target.custom_ticket(body["uid"], expires_in=float(body.get("expires_in", 600)))
+        ticket = await anyio.to_thread.run_sync(target.custom_ticket, body["uid"])
         return {"ticket": ticket}
+
+    @admin
+    async def custom_login_key(request: Request) -> Any:
+        credentials = await anyio.to_thread.run_sync(lambda: target.custom_login_key)
+        return Response(key_file_json(credentials), media_type="application/json")
 
     @admin
     async def info(request: Request) -> Any:
@@ -126,5 +139,6 @@ def routes(target: AdminTarget, identify: Identify) -> list[BaseRoute]:
         Route("/_local/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_local/faults/{id:int}", fault, methods=["DELETE"]),
         Route("/_local/custom-tickets", tickets, methods=["POST"]),
+        Route("/_local/custom-login-key", custom_login_key, methods=["GET"]),
         Route("/_local/info", info, methods=["GET"]),
     ]

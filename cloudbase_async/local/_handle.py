@@ -1,13 +1,18 @@
 """The public handle, :class:`LocalCloudBase`: configuration, registration, lifecycle,
-and what a test reads (URL, keys, codes) and does (reset, tickets, clients)."""
+and what a test reads (URL, keys, codes) and does (reset, tickets, clients).
+
+A little over 500 lines: it is the gateway's whole public surface, documented member by
+member; the machinery behind each member lives in the service packages."""
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar, overload
@@ -17,7 +22,8 @@ import anyio.to_thread
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp
 
-from ..auth import normalize_phone_number
+from ..auth import TicketCredentials, create_ticket, normalize_phone_number
+from ..auth._ticket import DEFAULT_REFRESH
 from . import (
     ai as ai_service,
     auth as auth_service,
@@ -32,7 +38,8 @@ from ._faults import Faults
 from ._identity import Identify, Identity, Keys, TokenSigner
 from ._server import ServerThread
 from .ai import ScriptedModel
-from .auth import AuthEngine, AuthSettings, SentCode
+from .auth import AuthEngine, AuthSettings, CustomLoginKey, SentCode
+from .auth._custom_login import KEY_FILE, write_key_file
 from .cloudrun import CloudRunServices
 from .functions import FunctionHandler, Functions
 from .nosql import NoSQLEngine
@@ -141,9 +148,9 @@ class LocalCloudBase:
     HTTP, for tests, demos and offline development.
 
     :param env: the environment id clients use (any valid id; default ``"local-dev"``).
-    :param data_dir: where state lives (SQLite files, keys). ``None``: a temporary
-        directory, removed when the gateway stops. A directory keeps users, keys and
-        data across restarts.
+    :param data_dir: where state lives (SQLite files, keys, the custom-login key file).
+        ``None``: a temporary directory, removed when the gateway stops. A directory
+        keeps users, keys and data across restarts.
     :param host: the address to listen on (loopback by default).
     :param port: ``0`` picks a free port; ``url`` tells which.
     :param access_token_lifetime: seconds an access token lives (``expires_in``).
@@ -354,11 +361,43 @@ class LocalCloudBase:
         """The last email code per address."""
         return CodeBook(self.sent_codes, "email")
 
-    def custom_ticket(self, uid: str, *, expires_in: float = 600.0) -> str:
-        """A ticket for ``cb.auth.sign_in_with_custom_ticket`` naming your user id
-        ``uid`` (4 to 32 letters, digits, ``_`` or ``-``), signed with the gateway's
-        test key, as your server would mint one with the environment's private key."""
-        return self._state().auth.mint_ticket(uid, lifetime=expires_in)
+    @property
+    def custom_login_key(self) -> TicketCredentials:
+        """The environment's custom-login private key, as the console's key file holds it
+        (``private_key_id``, ``private_key``, ``env_id``): mint tickets with it
+        (``cloudbase_async.auth.create_ticket`` or the node-sdk's ``createTicket``) and
+        sign in with them at ``POST /auth/v1/signin/custom``. Stable for a data
+        directory; made on first use."""
+        return self._state().custom_login.credentials
+
+    @property
+    def custom_login_key_file(self) -> Path:
+        """The key file in the data directory (what ``serve`` prints), written if new."""
+        return self._state().custom_login.file()
+
+    def write_custom_login_key(self, path: str | os.PathLike[str]) -> Path:
+        """Write the custom-login key file (the console's JSON, mode 0600) at ``path``,
+        for a backend that loads it with ``TicketCredentials.from_file`` or the
+        node-sdk's ``init({credentials: require(path)})``; returns the path."""
+        target = Path(path)
+        write_key_file(target, self.custom_login_key)
+        return target
+
+    def custom_ticket(
+        self,
+        uid: str,
+        *,
+        refresh: timedelta = DEFAULT_REFRESH,
+        expire: datetime | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """A ticket for ``cb.auth.sign_in_with_custom_ticket`` naming your user id ``uid``,
+        minted with :attr:`custom_login_key` exactly as your backend would mint it
+        (``create_ticket``: valid for 10 minutes after ``now``). A bad ``uid`` raises
+        :class:`~cloudbase_async.InvalidRequestError`."""
+        return create_ticket(
+            uid, credentials=self.custom_login_key, refresh=refresh, expire=expire, now=now
+        )
 
     def info(self) -> dict[str, Any]:
         """What is served (``GET /_local/info``)."""
@@ -391,6 +430,7 @@ class _Running:
         data_dir: Path,
         temporary: bool,
         keys: Keys,
+        custom_login: CustomLoginKey,
         auth: AuthEngine,
         stateful: list[Mounted],
         server: ServerThread,
@@ -398,6 +438,7 @@ class _Running:
         self.data_dir = data_dir
         self.temporary = temporary
         self.keys = keys
+        self.custom_login = custom_login
         self.auth = auth
         self.stateful = stateful
         self.server = server
@@ -413,10 +454,11 @@ class _Running:
         keys = Keys.load_or_create(data_dir)
         issuer = f"cloudbase-local/{local.env}"
         signer = TokenSigner(keys.token_secret, issuer)
+        custom_login = CustomLoginKey(data_dir / KEY_FILE, local.env)
         auth = AuthEngine(
             data_dir / "auth.sqlite3",
             signer=signer,
-            tickets=TokenSigner(keys.ticket_secret, issuer + "/custom-login"),
+            custom_login=custom_login,
             settings=local._auth_settings,
         )
         identity = Identity(keys, signer, session_active=auth.session_active, clock=time.time)
@@ -434,6 +476,7 @@ class _Running:
             data_dir=data_dir,
             temporary=temporary,
             keys=keys,
+            custom_login=custom_login,
             auth=auth,
             stateful=stateful,
             server=server,

@@ -20,7 +20,7 @@ import math
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
 
@@ -102,14 +102,12 @@ class Keys:
     publishable_key: str = attrs.field(repr=False)
     #: Signs user access tokens.
     token_secret: str = attrs.field(repr=False)
-    #: The custom-login test key: signs custom sign-in tickets.
-    ticket_secret: str = attrs.field(repr=False)
     #: For services that sign their own URLs (storage upload/download links).
     url_secret: str = attrs.field(repr=False)
 
     @classmethod
     def generate(cls) -> Keys:
-        return cls(_secret(), _secret(), _secret(), _secret(), _secret())
+        return cls(_secret(), _secret(), _secret(), _secret())
 
     @classmethod
     def load_or_create(cls, directory: Path) -> Keys:
@@ -140,7 +138,7 @@ class AccessClaims:
 
 @attrs.frozen
 class TokenSigner:
-    """Issues and checks the gateway's JWTs (access tokens and custom tickets)."""
+    """Issues and checks the gateway's access tokens (HS256 JWTs)."""
 
     secret: str = attrs.field(repr=False)
     issuer: str
@@ -176,13 +174,6 @@ class TokenSigner:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CredentialError("INVALID_ACCESS_TOKEN", "Malformed access token.") from exc
-
-    def sign(self, claims: Mapping[str, Any]) -> str:
-        return jwt.encode({"iss": self.issuer, **claims}, self.secret, algorithm=_ALGORITHM)
-
-    def verify(self, token: str, *, now: float, required: tuple[str, ...] = ()) -> dict[str, Any]:
-        """The claims of any token signed by this signer (expiry checked)."""
-        return self._decode(token, now=now, verify_exp=True, required=required)
 
     def _decode(
         self, token: str, *, now: float, verify_exp: bool, required: tuple[str, ...]

@@ -4,7 +4,8 @@
 //   node --require ./route-to-gateway.cjs check.cjs anonymous function
 //
 // A step is tests/js/steps/<name>.cjs exporting `async (app, context) => result`;
-// `context` is shared by the steps of one run (the first steps sign in, later ones use it).
+// `context` is shared by the steps of one run (the first steps sign in, later ones use it)
+// and starts with what the test passed (runner.run_steps(..., context={...})).
 "use strict";
 
 const path = require("path");
@@ -17,7 +18,9 @@ async function main() {
     accessKey: process.env.CLOUDBASE_LOCAL_PUBLISHABLE_KEY,
     timeout: 15000,
   });
-  const context = { env, localUrl: process.env.CLOUDBASE_LOCAL_URL };
+  // CLOUDBASE_LOCAL_CONTEXT: what the test hands the steps (JSON), e.g. a ticket.
+  const given = JSON.parse(process.env.CLOUDBASE_LOCAL_CONTEXT || "{}");
+  const context = { ...given, env, localUrl: process.env.CLOUDBASE_LOCAL_URL };
   let failed = false;
   for (const name of process.argv.slice(2)) {
     const step = require(path.join(__dirname, "steps", `${name}.cjs`));

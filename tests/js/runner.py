@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,22 @@ def require_js_sdk() -> str:
     return node
 
 
-def run_steps(local: LocalCloudBase, *steps: str, timeout: float = 60) -> dict[str, Any]:
-    """Run ``steps`` in one Node process; returns ``{step: result}``. A failed step, a
-    refused destination or a non-zero exit fails the test with the output."""
+def run_steps(
+    local: LocalCloudBase,
+    *steps: str,
+    context: Mapping[str, Any] | None = None,
+    timeout: float = 60,
+) -> dict[str, Any]:
+    """Run ``steps`` in one Node process; returns ``{step: result}``. ``context`` (JSON
+    values) starts the steps' shared context. A failed step, a refused destination or a
+    non-zero exit fails the test with the output."""
     node = require_js_sdk()
     env = {
         **os.environ,
         "CLOUDBASE_LOCAL_URL": local.url,
         "CLOUDBASE_LOCAL_ENV": local.env,
         "CLOUDBASE_LOCAL_PUBLISHABLE_KEY": local.publishable_key,
+        "CLOUDBASE_LOCAL_CONTEXT": json.dumps(dict(context or {})),
         "NODE_PATH": str(NODE_MODULES),
     }
     done = subprocess.run(

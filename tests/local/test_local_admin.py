@@ -156,8 +156,9 @@ def test_identity_resolves_keys_and_tokens() -> None:
         sub="u1", scope="user", session_id="s1", lifetime=60, now=now[0]
     )
 
-    claims = {"sub": "u1", "sid": "s1", "jti": "j", "iat": 1, "exp": 9e9}
-    forged = TokenSigner(Keys.generate().token_secret, "test").sign(claims)
+    forged = TokenSigner(Keys.generate().token_secret, "test").issue_access_token(
+        sub="u1", scope="user", session_id="s1", lifetime=60, now=now[0]
+    )
     assert identity(f"Bearer {keys.api_key}").role == "admin"
     assert identity(f"bearer {keys.publishable_key}").rdb_role == "anon"
     assert identity(f"Bearer {token}").uid == "u1"

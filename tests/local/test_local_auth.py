@@ -1,25 +1,37 @@
 """The local auth service through this SDK over real HTTP: every sign-in flow, rotating
-single-use refresh tokens (reuse revokes the family), the user's profile and security."""
+single-use refresh tokens (reuse revokes the family), the user's profile and security,
+and custom-login tickets minted as a backend mints them (``create_ticket`` and the
+official node-sdk, from the gateway's key file)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Final
 
 import anyio
+import attrs
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cloudbase_async import (
     AuthenticationError,
     BadRequestError,
     CloudBase,
     ConflictError,
+    InvalidRequestError,
     NotFoundError,
     RateLimitError,
 )
-from cloudbase_async.auth import AuthEvent, MemoryStore
+from cloudbase_async.auth import AuthEvent, MemoryStore, TicketCredentials, create_ticket
+from cloudbase_async.auth._ticket import ticket_claims
 from cloudbase_async.local import LocalCloudBase
+from tests.js.tc3 import oracle
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -264,6 +276,19 @@ async def test_reset_password_ends_every_session(
     assert (await app.auth.introspect(old.access_token)).active is False
 
 
+Providers = list[tuple[str | None, str | None]]
+
+
+async def _ticket_user(local: LocalCloudBase, ticket: str) -> tuple[str | None, Providers]:
+    """Sign in with ``ticket`` as an app would; the user id and its providers."""
+    async with local.client(publishable_key=True) as cb:
+        session = await cb.auth.sign_in_with_custom_ticket(ticket)
+        user = await cb.auth.get_user()
+    assert session.scope == "user"
+    assert session.user_id == user.sub
+    return user.sub, [(p.id, p.provider_user_id) for p in user.providers]
+
+
 async def test_custom_ticket_sign_in(cloudbase_local: LocalCloudBase, app: CloudBase) -> None:
     ticket = cloudbase_local.custom_ticket("employee-42")
     first = await app.auth.sign_in_with_custom_ticket(ticket)
@@ -271,11 +296,158 @@ async def test_custom_ticket_sign_in(cloudbase_local: LocalCloudBase, app: Cloud
     user = await app.auth.get_user()
     assert first.user_id == again.user_id == user.sub
     assert [(p.id, p.provider_user_id) for p in user.providers] == [("custom", "employee-42")]
-
-    with pytest.raises(BadRequestError):
-        await app.auth.sign_in_with_custom_ticket(ticket[:-4] + "abcd")
-    with pytest.raises(ValueError, match="custom uid"):
+    # The uid rule is the node-sdk's: more than letters, digits, _ and -.
+    other, providers = await _ticket_user(cloudbase_local, cloudbase_local.custom_ticket("e#7@x"))
+    assert other != user.sub
+    assert providers == [("custom", "e#7@x")]
+    with pytest.raises(InvalidRequestError, match="uid"):
         cloudbase_local.custom_ticket("x")
+
+
+async def test_a_backend_mints_with_the_key_file_and_create_ticket(
+    cloudbase_local: LocalCloudBase, tmp_path: Path
+) -> None:
+    path = cloudbase_local.write_custom_login_key(tmp_path / "custom-login.json")
+    assert path.stat().st_mode & 0o777 == 0o600
+    credentials = TicketCredentials.from_file(path)  # what the backend does
+    assert credentials == cloudbase_local.custom_login_key
+    assert credentials.env_id == cloudbase_local.env
+    assert "PRIVATE KEY" not in repr(credentials)
+    ticket = create_ticket("backend-user", credentials=credentials)
+    assert ticket.startswith(credentials.private_key_id + "/@@/")
+    _, providers = await _ticket_user(cloudbase_local, ticket)
+    assert providers == [("custom", "backend-user")]
+
+    # The same key over the admin API, for a backend in another language.
+    async with httpx.AsyncClient(base_url=cloudbase_local.url) as http:
+        served = await http.get(
+            "/_local/custom-login-key",
+            headers={"Authorization": f"Bearer {cloudbase_local.api_key}"},
+        )
+        anonymous = await http.get(
+            "/_local/custom-login-key",
+            headers={"Authorization": f"Bearer {cloudbase_local.publishable_key}"},
+        )
+    assert TicketCredentials.from_json(served.content) == credentials
+    assert anonymous.status_code == 403
+
+
+def _forged(key: TicketCredentials, claims: dict[str, Any], *, key_id: str | None = None) -> str:
+    """A ticket with exactly ``claims``, signed with ``key`` (create_ticket would refuse)."""
+    token = jwt.encode(claims, key.private_key, algorithm="RS256")
+    return f"{key_id or key.private_key_id}/@@/{token}"
+
+
+def _claims(env: str, uid: str = "user-0001", *, issued: datetime | None = None) -> dict[str, Any]:
+    issued_ms = int((issued or datetime.now(UTC)).timestamp() * 1000)
+    return ticket_claims(
+        uid, env=env, issued_at_ms=issued_ms, refresh_ms=3_600_000, expire_ms=issued_ms + 86_400_000
+    )
+
+
+@pytest.fixture(scope="module")
+def stranger_key() -> TicketCredentials:
+    """Another environment's key (made for this run), to sign tickets the gateway refuses."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return TicketCredentials(private_key_id="stranger-key", private_key=pem, env_id="local-dev")
+
+
+REFUSED: Final[dict[str, Callable[[TicketCredentials, TicketCredentials], str]]] = {
+    # Signed with another key that claims the gateway's key id.
+    "signature does not verify": lambda key, stranger: _forged(
+        stranger, _claims(key.env_id), key_id=key.private_key_id
+    ),
+    # The right key, but the ticket names another key id.
+    "another private key": lambda key, stranger: _forged(
+        key, _claims(key.env_id), key_id="someone-elses-key"
+    ),
+    "for environment 'other-env'": lambda key, stranger: create_ticket(
+        "user-0001", credentials=attrs.evolve(key, env_id="other-env")
+    ),
+    "expired": lambda key, stranger: create_ticket(
+        "user-0001", credentials=key, now=datetime.now(UTC) - timedelta(minutes=11)
+    ),
+    "uid must be": lambda key, stranger: _forged(key, _claims(key.env_id, "user name")),
+    "expected <private_key_id>/@@/<JWT>": lambda key, stranger: create_ticket(
+        "user-0001", credentials=key
+    ).partition("/@@/")[2],
+    "not a valid RS256 JWT": lambda key, stranger: key.private_key_id + "/@@/not-a-jwt",
+}
+
+
+@pytest.mark.parametrize("why", list(REFUSED))
+async def test_a_bad_ticket_is_refused_in_the_auth_error_shape(
+    cloudbase_local: LocalCloudBase, stranger_key: TicketCredentials, why: str
+) -> None:
+    ticket = REFUSED[why](cloudbase_local.custom_login_key, stranger_key)
+    async with httpx.AsyncClient(base_url=cloudbase_local.url) as http:
+        refused = await http.post(
+            "/auth/v1/signin/custom", json={"provider_id": "custom", "ticket": ticket}
+        )
+    assert refused.status_code == 400
+    body = refused.json()
+    assert set(body) == {"error", "error_code", "error_description"}
+    assert (body["error"], body["error_code"]) == ("invalid_argument", 3)
+    assert why in body["error_description"]
+    async with cloudbase_local.client(publishable_key=True) as cb:
+        with pytest.raises(BadRequestError) as raised:
+            await cb.auth.sign_in_with_custom_ticket(ticket)
+    assert raised.value.code == "invalid_argument"
+
+
+async def test_a_ticket_just_inside_its_ten_minutes_still_signs_in(
+    cloudbase_local: LocalCloudBase,
+) -> None:
+    issued = datetime.now(UTC) - timedelta(minutes=9)
+    ticket = create_ticket("late-user", credentials=cloudbase_local.custom_login_key, now=issued)
+    _, providers = await _ticket_user(cloudbase_local, ticket)
+    assert providers == [("custom", "late-user")]
+
+
+async def test_a_ticket_minted_by_the_node_sdk_signs_in(
+    cloudbase_local: LocalCloudBase, tmp_path: Path
+) -> None:
+    """The official ``@cloudbase/node-sdk`` ``createTicket``, given the key file the
+    gateway writes, mints a ticket this SDK signs in with."""
+    oracle.require("@cloudbase/node-sdk")
+    path = cloudbase_local.write_custom_login_key(tmp_path / "key.json")
+    case = {
+        "nowMs": int(datetime.now(UTC).timestamp() * 1000),
+        "env": cloudbase_local.env,
+        "credentials": json.loads(path.read_text("utf-8")),
+        "uid": "node-user_1",
+    }
+    [minted] = await anyio.to_thread.run_sync(
+        lambda: oracle.run("ticket.js", [case], package="@cloudbase/node-sdk")
+    )
+    assert "ticket" in minted, minted
+    uid, providers = await _ticket_user(cloudbase_local, minted["ticket"])
+    assert providers == [("custom", "node-user_1")]
+    # Python's ticket for the same user id is the same user.
+    again, _ = await _ticket_user(cloudbase_local, cloudbase_local.custom_ticket("node-user_1"))
+    assert again == uid
+
+
+async def test_the_custom_login_key_is_kept_by_the_data_directory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with LocalCloudBase("env-one", data_dir=data) as local:
+        key = local.custom_login_key
+        assert local.custom_login_key_file == data / "custom-login-key.json"
+        ticket = local.custom_ticket("kept-user")
+    async with LocalCloudBase("env-one", data_dir=data) as local:
+        assert local.custom_login_key == key
+        _, providers = await _ticket_user(local, ticket)  # minted before the restart
+    assert providers == [("custom", "kept-user")]
+    async with LocalCloudBase("env-two", data_dir=data) as local:
+        # The same key pair, now the key file of the environment the gateway serves.
+        assert local.custom_login_key == attrs.evolve(key, env_id="env-two")
+        on_disk = TicketCredentials.from_file(local.custom_login_key_file)
+        assert on_disk.env_id == "env-two"
+        with pytest.raises(BadRequestError, match="env-one"):
+            await _ticket_user(local, ticket)
 
 
 async def test_a_fixed_code_and_a_resend_limit(anyio_backend: str) -> None:

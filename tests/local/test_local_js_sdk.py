@@ -1,18 +1,30 @@
 """The official ``@cloudbase/js-sdk`` 3.7.0 (its Node build, unchanged) against the
-local gateway: anonymous sign-in, a function call, sign-out."""
+local gateway: anonymous sign-in, a function call, sign-out, the document database
+(add, get, query, count, an error), a storage upload and download, and a custom-login
+ticket minted by the official ``@cloudbase/node-sdk``. What the js-sdk wrote is read
+back through this SDK, so both clients see one gateway."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import base64
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
 
+import anyio
 import httpx
 import pytest
 
+from cloudbase_async import CloudBase
 from cloudbase_async.local import FunctionContext, LocalCloudBase
 from tests.js.runner import require_js_sdk, run_steps
+from tests.js.tc3 import oracle
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -26,6 +38,26 @@ def local() -> Iterator[LocalCloudBase]:
 
     with gateway:
         yield gateway
+
+
+def as_admin(local: LocalCloudBase, call: Callable[[CloudBase], Awaitable[T]]) -> T:
+    """``call(cb)`` with this SDK, as the administrator (the tests around it are sync)."""
+
+    async def run() -> T:
+        async with local.client() as cb:
+            return await call(cb)
+
+    return anyio.run(run)
+
+
+def as_app(local: LocalCloudBase, call: Callable[[CloudBase], Awaitable[T]]) -> T:
+    """``call(cb)`` with this SDK, as an app (the publishable key)."""
+
+    async def run() -> T:
+        async with local.client(publishable_key=True) as cb:
+            return await call(cb)
+
+    return anyio.run(run)
 
 
 def test_anonymous_sign_in_then_a_function_call_as_that_user(local: LocalCloudBase) -> None:
@@ -50,3 +82,91 @@ def test_sign_out_revokes_the_token_on_the_gateway(local: LocalCloudBase) -> Non
         f"{local.url}/auth/v1/token/introspect", headers={"Authorization": f"Bearer {token}"}
     )
     assert introspected.json() == {}  # the gateway no longer knows the token
+
+
+def test_a_document_added_by_the_js_sdk_is_read_back_by_it_and_by_this_sdk(
+    local: LocalCloudBase,
+) -> None:
+    as_admin(local, lambda cb: cb.nosql.create_collection("todos"))
+
+    results = run_steps(local, "anonymous", "nosql", "nosql-error")
+
+    uid = results["anonymous"]["uid"]
+    nosql = results["nosql"]
+    doc_id = nosql["id"]
+    assert nosql["got"] == {
+        "_id": doc_id,
+        "_openid": uid,  # the gateway stamped the signed-in user as the owner
+        "title": "from js-sdk",
+        "done": False,
+        "n": 2,
+        "at": {"date": "2024-01-02T00:00:00.000Z"},  # a Date again, through EJSON
+    }
+    assert nosql["queried"] == [doc_id]
+    assert nosql["total"] == 1
+    assert results["nosql-error"] == {
+        "code": "DATABASE_COLLECTION_NOT_EXIST",
+        "message": "collection no_such_collection does not exist",
+    }
+
+    stored = as_admin(local, lambda cb: cb.nosql.collection("todos").get(doc_id))
+    assert stored == {
+        "_id": doc_id,
+        "_openid": uid,
+        "title": "from js-sdk",
+        "done": False,
+        "n": 2,
+        "at": datetime(2024, 1, 2, tzinfo=UTC),
+    }
+
+
+def test_a_file_uploaded_by_the_js_sdk_downloads_byte_for_byte(
+    local: LocalCloudBase, tmp_path: Path
+) -> None:
+    results = run_steps(local, "anonymous", "storage")
+
+    storage = results["storage"]
+    sent = base64.b64decode(storage["sent"])
+    # Through the js-sdk: downloadFile, and a plain fetch of getTempFileURL's URL.
+    assert base64.b64decode(storage["downloaded"]) == sent
+    assert base64.b64decode(storage["fetched"]) == sent
+    assert storage["fileID"] == f"cloud://js-sdk-env.local-bucket/{storage['cloudPath']}"
+    # The download URL needs no credential, and serves the type the js-sdk signed.
+    fetched = httpx.get(storage["tempFileURL"])
+    assert fetched.status_code == 200
+    assert fetched.content == sent
+    assert fetched.headers["content-type"] == "text/plain"
+
+    target = tmp_path / "hello.txt"
+    as_admin(local, lambda cb: cb.storage.download(storage["fileID"], target))
+    assert target.read_bytes() == sent
+
+
+def test_a_ticket_minted_by_the_node_sdk_signs_the_js_sdk_in(
+    local: LocalCloudBase, tmp_path: Path
+) -> None:
+    """The official pair end to end: a backend with ``@cloudbase/node-sdk`` mints a ticket
+    with the gateway's key file, and an app with the js-sdk signs in with it."""
+    key_file = local.write_custom_login_key(tmp_path / "custom-login-key.json")
+    case = {
+        "nowMs": int(datetime.now(UTC).timestamp() * 1000),
+        "env": local.env,
+        "credentials": json.loads(key_file.read_text("utf-8")),
+        "uid": "shop-customer-7",
+    }
+    [minted] = oracle.run("ticket.js", [case], package="@cloudbase/node-sdk")
+    assert "ticket" in minted, minted
+
+    results = run_steps(local, "custom-ticket", "function", context={"ticket": minted["ticket"]})
+
+    signed_in = results["custom-ticket"]
+    assert signed_in["isAnonymous"] is False
+    assert results["function"]["result"] == {
+        "event": {"hello": "from js-sdk"},
+        "uid": signed_in["uid"],
+        "anonymous": False,
+    }
+
+    ticket = local.custom_ticket("shop-customer-7")  # minted in Python this time
+    session = as_app(local, lambda cb: cb.auth.sign_in_with_custom_ticket(ticket))
+    assert session.user_id == signed_in["uid"]  # one user, whoever mints

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from cloudbase_async import CloudBase
+from cloudbase_async.auth import TicketCredentials, create_ticket
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
@@ -98,11 +99,21 @@ async def test_serve_prints_keys_serves_and_keeps_state_in_data(tmp_path: Path) 
                 )
             [sent] = codes.json()["codes"]
             await otp.verify(sent["code"], username="carol", password="pw-carol")
+            # The printed key file is the console's: a backend mints with it.
+            key_file = settings["CLOUDBASE_CUSTOM_LOGIN_KEY_FILE"]
+            key = await anyio.to_thread.run_sync(TicketCredentials.from_file, key_file)
+            session = await cb.auth.sign_in_with_custom_ticket(
+                create_ticket("cli-user", credentials=key)
+            )
+            assert session.scope == "user"
+    assert Path(key_file).parent == data
+    assert key.env_id == "cli-env"
     assert any(f"SMS code for +86 13800138000: {sent['code']}" in line for line in errors)
 
     with serve(tmp_path, "--data", str(data), "--env", "cli-env") as (again, _):
         assert again["CLOUDBASE_API_KEY"] == settings["CLOUDBASE_API_KEY"]
         assert again["CLOUDBASE_PUBLISHABLE_KEY"] == settings["CLOUDBASE_PUBLISHABLE_KEY"]
+        assert again["CLOUDBASE_CUSTOM_LOGIN_KEY_FILE"] == key_file
         async with CloudBase(
             env="cli-env",
             base_url=again["CLOUDBASE_BASE_URL"],

@@ -56,7 +56,6 @@ ERRORS: Final[Mapping[str, tuple[int, int]]] = {
 
 PHONE: Final = re.compile(r"^\+\d{1,4} \d{4,20}$")
 USERNAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,47}$")
-CUSTOM_UID: Final = re.compile(r"^[A-Za-z0-9_-]{4,32}$")
 TARGETS: Final = frozenset({"ANY", "USER", "NOT_USER", "CUR_USER"})
 GENDERS: Final = frozenset({"MALE", "FEMALE", "UNKNOWN"})
 # SQL, not a password:

@@ -24,7 +24,6 @@ from ...auth import normalize_phone_number
 from .._identity import CredentialError, TokenSigner
 from ._account import Accounts
 from ._common import (
-    CUSTOM_UID,
     TARGETS,
     USERNAME,
     AuthError,
@@ -37,6 +36,7 @@ from ._common import (
     new_id,
     use_grant,
 )
+from ._custom_login import CustomLoginKey
 from ._store import Store, check_password, hash_password, hash_token
 
 __all__ = ["AuthEngine", "AuthError", "AuthSettings", "Channel", "SentCode"]
@@ -46,7 +46,7 @@ class AuthEngine:
     """Users, codes and sessions in ``path`` (an SQLite file).
 
     :param signer: signs and checks access tokens.
-    :param tickets: signs and checks custom sign-in tickets (the test key).
+    :param custom_login: the custom-login key custom sign-in tickets are checked with.
     :param clock: wall-clock seconds; tests of expiry pass their own.
     """
 
@@ -55,7 +55,7 @@ class AuthEngine:
         path: Path,
         *,
         signer: TokenSigner,
-        tickets: TokenSigner,
+        custom_login: CustomLoginKey,
         settings: AuthSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -64,7 +64,7 @@ class AuthEngine:
         #: The signed-in user's calls (``/user/...``).
         self.accounts = Accounts(self._store, settings, clock)
         self._signer = signer
-        self._tickets = tickets
+        self._custom_login = custom_login
         self._clock = clock
 
     # -- sessions ------------------------------------------------------------------
@@ -313,35 +313,12 @@ class AuthEngine:
             raise AuthError("invalid_argument", "anonymous_token is not an anonymous user's token.")
         return str(row["uid"])
 
-    def mint_ticket(self, custom_uid: str, *, lifetime: float = 600.0) -> str:
-        """A custom sign-in ticket for ``custom_uid``, signed with the test key."""
-        if not CUSTOM_UID.fullmatch(custom_uid):
-            raise ValueError("A custom uid is 4 to 32 letters, digits, _ or -.")
-        now = int(self._clock())
-        return self._tickets.sign(
-            {
-                "uid": custom_uid,
-                "env": self.settings.env,
-                "jti": new_id(),
-                "iat": now,
-                "exp": now + max(1, int(lifetime)),
-            }
-        )
-
     def sign_in_with_ticket(self, ticket: str) -> dict[str, Any]:
-        try:
-            claims = self._tickets.verify(ticket, now=self._clock(), required=("uid", "env"))
-        except CredentialError as exc:
-            raise AuthError(
-                "invalid_argument", f"Invalid custom sign-in ticket: {exc.message}"
-            ) from exc
-        if claims["env"] != self.settings.env or not CUSTOM_UID.fullmatch(str(claims["uid"])):
-            raise AuthError("invalid_argument", "The ticket is for another environment.")
+        """``POST /signin/custom``: the user the ticket names (created on first sign-in)."""
+        custom_uid = self._custom_login.read(ticket, now_ms=int(self._clock() * 1000))
         with self._store.transaction() as db:
-            row = db.execute(
-                "SELECT uid FROM users WHERE custom_uid = ?", (claims["uid"],)
-            ).fetchone()
-            uid = row["uid"] if row else self._new_user(db, custom_uid=claims["uid"])
+            row = db.execute("SELECT uid FROM users WHERE custom_uid = ?", (custom_uid,)).fetchone()
+            uid = row["uid"] if row else self._new_user(db, custom_uid=custom_uid)
             return self._sign_in(db, uid, "user")
 
     # -- one-time codes --------------------------------------------------------------
