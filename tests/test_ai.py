@@ -526,7 +526,8 @@ async def test_connection_cut_mid_stream_carries_partial(cb: CloudBase) -> None:
 
 @respx.mock
 async def test_idle_timeout_with_keepalives(cb: CloudBase) -> None:
-    respx.post(CHAT).mock(return_value=stream_reply(sse(chunk("a")), *[0.05, b": ping\n\n"] * 40))
+    pings: list[bytes | float] = [0.05, b": ping\n\n"] * 40
+    respx.post(CHAT).mock(return_value=stream_reply(sse(chunk("a")), *pings))
     with pytest.raises(APITimeoutError) as info:
         async with cb.ai.chat.completions.stream(
             model="m", messages=MESSAGES, idle_timeout=0.3

@@ -223,7 +223,7 @@ def test_names_and_descriptions() -> None:
 # -- refused at definition time --------------------------------------------------------
 
 
-def _no_hint(city) -> None:  # type: ignore[no-untyped-def]
+def _no_hint(city) -> None:
     pass
 
 

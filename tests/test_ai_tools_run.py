@@ -83,7 +83,7 @@ async def tasks() -> list[str]:
     inner async generator of a closed response to a short-lived finaliser task, for
     plain streams too: that one is gone by then; a stray task would still be here)."""
     await anyio.wait_all_tasks_blocked()
-    return sorted(t.name for t in anyio.get_running_tasks())
+    return sorted(str(t.name) for t in anyio.get_running_tasks())
 
 
 # -- the loop -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from cloudbase_async._core.config import (
     resolve_config,
     resolve_credential,
 )
+from cloudbase_async._core.credentials import StaticCredential
 
 MAINLAND = [
     "ap-shanghai",
@@ -35,7 +36,7 @@ ROOT_PATHS = {
 }
 
 
-def config(**kwargs: object):  # type: ignore[no-untyped-def]
+def config(**kwargs: object):
     args: dict[str, object] = dict(
         env=None,
         region=None,
@@ -73,7 +74,7 @@ def test_every_service_root_derives_from_the_base() -> None:
     cfg = config(env="e1", base_url="http://127.0.0.1:8787/")
     assert set(cfg.endpoints) == set(SERVICES) == set(ROOT_PATHS)
     for service, path in ROOT_PATHS.items():
-        assert cfg.root(service) == "http://127.0.0.1:8787" + path  # type: ignore[arg-type]
+        assert cfg.root(service) == "http://127.0.0.1:8787" + path
 
 
 def test_endpoint_overrides_replace_one_root_each() -> None:
@@ -154,7 +155,7 @@ def test_credentials_from_the_environment_prefer_the_api_key() -> None:
     cred = resolve_credential(
         api_key=None, publishable_key=None, access_token=None, environ=environ
     )
-    assert cred is not None
+    assert isinstance(cred, StaticCredential)
     assert (cred.kind, cred.token) == ("api_key", "ak")
     cred = resolve_credential(
         api_key=None,
@@ -162,12 +163,12 @@ def test_credentials_from_the_environment_prefer_the_api_key() -> None:
         access_token=None,
         environ={"CLOUDBASE_PUBLISHABLE_KEY": "pk"},
     )
-    assert cred is not None
+    assert isinstance(cred, StaticCredential)
     assert cred.kind == "publishable_key"
     cred = resolve_credential(
         api_key=None, publishable_key="explicit", access_token=None, environ=environ
     )
-    assert cred is not None
+    assert isinstance(cred, StaticCredential)
     assert (cred.kind, cred.token) == ("publishable_key", "explicit")
     assert (
         resolve_credential(api_key=None, publishable_key=None, access_token=None, environ={})

@@ -166,6 +166,11 @@ class TestDecoder:
 # -- EventSource over a real (mocked) streamed response -------------------------------
 
 
+def every(pause: float, part: bytes, times: int) -> list[bytes | float]:
+    """``part`` ``times`` times, each after a ``pause`` (a script for :class:`Chunks`)."""
+    return [pause, part] * times
+
+
 class Chunks(httpx.AsyncByteStream):
     """A response body from a script: bytes, or a float meaning "sleep this long"."""
 
@@ -225,7 +230,7 @@ async def test_body_ending_mid_event_is_flagged() -> None:
 @pytest.mark.asyncio
 @respx.mock
 async def test_idle_timeout_is_not_reset_by_comments() -> None:
-    body = Chunks([b"data: a\n\n", *[0.05, b": keep-alive\n\n"] * 20, b"data: late\n\n"])
+    body = Chunks([b"data: a\n\n", *every(0.05, b": keep-alive\n\n", 20), b"data: late\n\n"])
     async with CloudBase(env="env-1", api_key="k") as cb:
         source = await open_source(cb, body, idle_timeout=0.3)
         assert (await source.__anext__()).data == "a"
@@ -247,7 +252,7 @@ async def test_idle_timeout_is_not_reset_by_comments() -> None:
 async def test_events_reset_the_idle_timeout() -> None:
     # 0.05 s between events against an idle timeout 20 times longer (a loaded machine
     # stretches sleeps, never by that much).
-    body = Chunks([*[0.05, b"data: x\n\n"] * 6])
+    body = Chunks([*every(0.05, b"data: x\n\n", 6)])
     async with CloudBase(env="env-1", api_key="k") as cb:
         source = await open_source(cb, body, idle_timeout=1.0)
         assert len([e async for e in source]) == 6
@@ -312,7 +317,7 @@ def test_invalid_limits_are_refused() -> None:
             st.lists(
                 st.text(
                     alphabet=st.characters(
-                        blacklist_characters="\r\n", blacklist_categories=("Cs",)
+                        blacklist_characters="\r\n", blacklist_categories=["Cs"]
                     ),
                     max_size=20,
                 ),
@@ -359,7 +364,7 @@ async def test_a_slow_consumer_is_not_an_idle_server() -> None:
 @pytest.mark.asyncio
 @respx.mock
 async def test_idle_time_adds_up_across_comments() -> None:
-    body = Chunks([b"data: a\n\n", *[0.1, b": c\n\n"] * 10])
+    body = Chunks([b"data: a\n\n", *every(0.1, b": c\n\n", 10)])
     async with CloudBase(env="env-1", api_key="k") as cb:
         source = await open_source(cb, body, idle_timeout=0.35)
         await source.__anext__()

@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 GW = "https://env-1.api.tcloudbasegateway.com/v1/storages"
 COS = "https://bucket-1.cos.ap-shanghai.myqcloud.com"
-INFO = {
+INFO: dict[str, Any] = {
     "objectId": "a/b.png",
     "uploadUrl": f"{COS}/a/b.png",
     "downloadUrl": f"{COS}/a/b.png?sign=x",
@@ -317,7 +317,9 @@ async def test_a_list_of_the_wrong_length_hides_the_signature(mock: respx.MockRo
     shown = _all_text(caught.value)
     assert INFO["token"] not in shown
     assert INFO["authorization"] not in shown
-    assert caught.value.body[0]["cloudObjectId"] == INFO["cloudObjectId"]  # the rest is kept
+    body = caught.value.body
+    assert isinstance(body, list)
+    assert body[0]["cloudObjectId"] == INFO["cloudObjectId"]  # the rest is kept
 
 
 def test_reprs_never_show_signed_urls() -> None:
@@ -500,12 +502,12 @@ async def test_bad_max_age_is_refused(bad: Any) -> None:
 async def test_a_single_string_is_not_taken_for_a_list() -> None:
     async with client() as cb:
         with respx.mock, pytest.raises(InvalidRequestError, match="list"):
-            await cb.storage.delete("cloud://env-1.b/a.txt")  # type: ignore[arg-type]
+            await cb.storage.delete("cloud://env-1.b/a.txt")
 
 
 async def test_info_calls_are_retried(mock: respx.MockRouter) -> None:
     route = mock.post(f"{GW}/get-objects-download-info").mock(
-        side_effect=[httpx.Response(503, headers={"Retry-After": "0"}), download_answer]
+        side_effect=[httpx.Response(503, headers={"Retry-After": "0"}), download_answer],  # type: ignore[list-item]
     )
     async with client() as cb:
         result = await cb.storage.get_download_urls(cloud_ids(1))

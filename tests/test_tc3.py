@@ -331,9 +331,7 @@ def _standard(method: str, path: str, data: str, content_type: str, timestamp: i
     )
     date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
     # The method reads nothing of the client: it is called unbound.
-    return str(
-        AbstractClient._get_tc3_signature(None, None, request, date, "tcb", SECRET_KEY)  # type: ignore[arg-type]
-    )
+    return str(AbstractClient._get_tc3_signature(None, None, request, date, "tcb", SECRET_KEY))
 
 
 @pytest.mark.parametrize(

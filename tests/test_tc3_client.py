@@ -228,7 +228,7 @@ def test_secrets_come_from_the_environment_and_stay_out_of_reprs(
     ],
 )
 def test_incomplete_or_conflicting_secrets_are_refused(
-    kwargs: dict[str, str], message: str
+    kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message) as info:
         CloudBase(ENV, **kwargs)

@@ -25,6 +25,7 @@ from starlette.routing import Mount
 
 from cloudbase_async import CloudBase, CloudBaseError
 from cloudbase_async._core.transport import Request
+from cloudbase_async._core.types import ParamValue
 from cloudbase_async.local._identity import Caller, CredentialError
 from cloudbase_async.local.rdb import UNSUPPORTED_CODE, RdbEngine, routes
 from tests.peers.postgrest import PeerMissing, PostgrestServer, running_postgrest
@@ -182,7 +183,7 @@ def refusal_problem(response: httpx.Response, feature: str) -> str | None:
 def raw(
     method: str,
     path: str,
-    params: list[tuple[str, str]] | None = None,
+    params: list[tuple[str, ParamValue]] | None = None,
     *,
     headers: dict[str, str] | None = None,
     json_body: object = None,

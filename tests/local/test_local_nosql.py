@@ -133,7 +133,7 @@ async def test_writes(people: Any) -> None:
 
 
 @pytest.mark.parametrize("mode", ["strict", "relaxed"])
-async def test_ejson_types_round_trip(url: str, mode: str) -> None:
+async def test_ejson_types_round_trip(url: str, mode: ejson.Mode) -> None:
     doc = {
         "_id": ObjectId("507f1f77bcf86cd799439011"),
         "when": datetime(2025, 1, 15, 8, 30, 0, 123000, tzinfo=UTC),

@@ -49,7 +49,7 @@ def user_client(request: Request, authorization: Annotated[str, Header()]) -> Cl
 UserClient = Annotated[CloudBase, Depends(user_client)]
 
 
-def create_app(settings: dict[str, str]) -> FastAPI:
+def create_app(settings: dict[str, Any]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with CloudBase(**settings) as cb:

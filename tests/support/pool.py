@@ -8,7 +8,8 @@ from cloudbase_async import CloudBase
 
 
 def _httpcore_pool(cb: CloudBase) -> Any:
-    return cb._transport.pool.http._transport._pool
+    # httpcore's pool, behind httpx's transport: what the SDK hands its requests to.
+    return cb._transport.pool.http._transport._pool  # type: ignore[attr-defined]
 
 
 def checked_out(cb: CloudBase) -> int:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -29,7 +29,9 @@ async def read_body(receive: Any) -> bytes:
 
 
 @contextmanager
-def serve(app: Any, *, timeout_keep_alive: int = 30, lifespan: str = "off") -> Iterator[str]:
+def serve(
+    app: Any, *, timeout_keep_alive: int = 30, lifespan: Literal["auto", "on", "off"] = "off"
+) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -138,7 +138,7 @@ class StorageGateway:
         else:
             items = json.loads(body)
             self.requests.append((scope["path"], items))
-            status, answer = 200, [handler(item) for item in items]
+            status, answer = 200, [handler(item) for item in items]  # type: ignore[assignment]
         payload = json.dumps({**answer, "requestId": "gw-err"} if status != 200 else answer)
         await send(
             {
