@@ -42,8 +42,8 @@ LIFETIME = 3600.0  # server side; the clients' fake clocks decide staleness
 STALE = LIFETIME - 10  # past the 30 s margin, before expiry
 EXPIRED = LIFETIME + 10
 # Store timeout and refresh timeout: a lease lasts refresh_timeout + timeout + 1 s.
-TIMEOUT = 0.2
-REFRESH_TIMEOUT = 0.3
+TIMEOUT = 1.0
+REFRESH_TIMEOUT = 5.0
 
 
 class Clock:
@@ -562,3 +562,48 @@ async def test_with_session_refuses_keys_it_cannot_keep(key: str) -> None:
     with pytest.raises(InvalidRequestError, match="set_session"):
         cb.with_session(object())  # type: ignore[arg-type]
     await cb.aclose()
+
+
+async def test_a_process_without_a_session_picks_up_a_sign_in_made_elsewhere(
+    machine: Machine,
+) -> None:
+    a, b = machine.process(), machine.process()
+    assert await b.auth.get_session() is None  # loaded: nobody signed in yet
+    await a.auth.sign_in_with_password(username="Ada", password="pw")
+    events: list[AuthEvent] = []
+    b.auth.on_auth_state_change(lambda event, session: events.append(event))
+    assert await b.auth.get_session() is None  # looked less than a second ago
+    machine.advance(1.5)
+    assert await echo(b) == "at-1"
+    assert events == [AuthEvent.SIGNED_IN]
+
+
+async def test_after_a_loss_an_outdated_copy_never_deletes_the_newest_session() -> None:
+    """Redis dies after a took the lease and refreshed, before its write; it comes back
+    empty. b, holding the older session, cannot put that back (its refresh token is
+    used up): it gets a SessionStoreError and drops its copy, and a's newest session,
+    written when the store answers again, is what b picks up."""
+    machine = redis_machine()
+    flaky = Flaky(machine.new_store())
+    a = machine.process(store=flaky)
+    b = machine.process()
+    await a.auth.sign_in_with_password(username="Ada", password="pw")
+    await echo(b)
+    machine.advance(STALE)
+    flaky.commits_fail = True
+    assert await echo(a) == "at-2"  # refreshed; the write failed
+    store = b._manager.store
+    assert isinstance(store, RedisStore)
+    await store._client.flushall()  # and Redis restarted empty
+    flaky.commits_fail = False
+    with pytest.raises(SessionStoreError, match="outdated"):
+        await echo(b)
+    assert b.auth._manager.current is None
+    assert machine.app.stats["invalid_grant"] == 1  # b's try with the used token
+    machine.advance(1.5)
+    assert await echo(a) == "at-2"  # a writes its session back
+    assert (await stored(store) or {})["refresh_token"] == "rt-2"
+    assert await echo(b) == "at-2"  # and b picks it up
+    assert machine.refreshes == 2
+    for cb in machine.clients:
+        await cb.aclose()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parent.parent
 # Store timeout for these tests: a lease lasts ttl + timeout + 1 s of slack.
-TIMEOUT = 0.2
+TIMEOUT = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -360,3 +361,17 @@ async def test_file_store_lease_set_far_in_the_future_counts_as_free(tmp_path: P
     record = {"k": {"token": "x", "until": time.time() + 3600, "span": 10.0}}
     (tmp_path / "s.json.lock").write_text(json.dumps(record))  # the clock was set back
     assert (await store.claim("k", None, 5.0)).lease is not None
+
+
+async def test_redis_store_from_url_reconnects_after_a_restart(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url, timeout=1.0)
+    await store.set("k", "v")
+    before = await store.snapshot("k")
+    await anyio.to_thread.run_sync(redis_server.restart)
+    # The pooled connection died with the old server: the next call reconnects.
+    after = await store.snapshot("k")
+    assert after.value is None
+    assert after.epoch != before.epoch
+    await store.set("k", "w")
+    assert await store.get("k") == "w"
+    await store.aclose()

@@ -75,6 +75,10 @@ local current = redis.call('GET', KEYS[1])
 if not same(current, ARGV[2], ARGV[3]) then
   return {e, current, false, 0}
 end
+-- Already ours: a retried call whose first attempt went through.
+if redis.call('GET', KEYS[2]) == ARGV[4] then
+  return {e, current, ARGV[4], 0}
+end
 if redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[5]) then
   return {e, current, ARGV[4], 0}
 end
@@ -226,11 +230,14 @@ class RedisStore:
         """A store on a new client for ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
         ``options`` go to ``redis.asyncio.from_url``; socket timeouts default to
-        ``timeout``. The store owns this client: ``await store.aclose()`` (or
-        ``async with store:``) closes it.
+        ``timeout``, and a command on a connection that died (Redis restarted) is sent
+        once more on a new one. The store owns this client: ``await store.aclose()``
+        (or ``async with store:``) closes it.
         """
         try:
             import redis.asyncio as aioredis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
         except ImportError:
             raise ConfigurationError(
                 "RedisStore needs redis-py: pip install 'cloudbase-async[redis]'."
@@ -238,6 +245,9 @@ class RedisStore:
         seconds = positive_seconds(timeout, "timeout")
         options.setdefault("socket_timeout", seconds)
         options.setdefault("socket_connect_timeout", seconds)
+        # After a Redis restart every pooled connection is dead: reconnect once at once
+        # rather than fail the first call on each (the scripts are safe to send again).
+        options.setdefault("retry", Retry(NoBackoff(), 1))
         try:
             client = aioredis.from_url(url, **options)
         except (ValueError, TypeError) as exc:

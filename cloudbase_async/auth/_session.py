@@ -83,6 +83,9 @@ DEFAULT_REFRESH_MARGIN: Final = 30.0
 #: Seconds a refresh (with its retries) may take, shielded from cancellation as it is.
 DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
+#: Seconds between looks at a shared store by a process that holds no session (so that
+#: it picks up a sign-in made elsewhere).
+_RECHECK: Final = 1.0
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
 #: The longest application key ``with_session`` takes.
@@ -172,6 +175,7 @@ class SessionManager:
         self._lock = anyio.Lock()
         self._flight: _Flight | None = None
         self.events = Emitter()
+        self._recheck_at = 0.0
         self._key = f"{namespace}credentials_{client_id}"
         self._device_key = f"{namespace}{DEVICE_ID_KEY}"
         self._shared = (
@@ -233,8 +237,12 @@ class SessionManager:
         yet, the current session is returned (and the refresh tried again next call).
         """
         await self._ensure_loaded()
-        if self._shared is not None and self._shared.pending:
-            await self._flush(self._shared)
+        shared = self._shared
+        if shared is not None:
+            if shared.pending:
+                await self._flush(shared)
+            if self._session is None and not shared.pending and self._clock() >= self._recheck_at:
+                await self._recheck(shared)
         session = self._session
         if session is None or self._clock() < self._refresh_at:
             return session
@@ -423,6 +431,7 @@ class SessionManager:
                 return
             if self._shared is not None:
                 raw = await self._shared.load()
+                self._recheck_at = self._clock() + _RECHECK
             else:
                 raw = await store_call(self.store.get(self._key))
             session = self._decode(raw) if raw else None
@@ -544,6 +553,8 @@ class SessionManager:
     def _apply(self, outcome: Outcome, stale: Session) -> tuple[AuthEvent | None, Exception | None]:
         """Make a shared flight's outcome this process's session (before anyone proceeds)."""
         if outcome.error is not None:
+            if outcome.adopted:  # this process's copy is outdated: drop it, quietly
+                self._adopt(outcome.value)
             return None, outcome.error
         if outcome.adopted:
             return self._adopt(outcome.value), None
@@ -566,6 +577,19 @@ class SessionManager:
             else self._stale_after(self._clock(), session.expires_in(self._wall_clock()))
         )
         return _change(before, session)
+
+    async def _recheck(self, shared: SharedSession) -> None:
+        """Holding no session, look at the shared store again (at most once a second):
+        another process may have signed in, or put back a session the store lost."""
+        self._recheck_at = self._clock() + _RECHECK
+        try:
+            raw = await shared.load()
+        except SessionStoreError:
+            return  # the fallback credential works without the store
+        if raw is not None and self._session is None:
+            event = self._adopt(raw)
+            if event is not None:
+                await self.events.emit(event, self._session)
 
     async def _flush(self, shared: SharedSession) -> None:
         outcome = await shared.flush(now=self._clock())

@@ -108,6 +108,8 @@ class SharedSession:
         self._unsaved: str | None = None
         self._retry_at = 0.0
         self._flushing = False
+        # This flight found that the store lost its data and is putting the session back.
+        self._restoring = False
 
     async def load(self) -> str | None:
         """The stored value (and the epoch), as the manager's first look."""
@@ -147,6 +149,7 @@ class SharedSession:
         """
         started = anyio.current_time()
         longest = 0.0
+        self._restoring = False
         while True:
             with anyio.CancelScope(shield=True):
                 # Shielded: a lease taken must be used or released, whatever the caller.
@@ -202,6 +205,7 @@ class SharedSession:
             if self._lost(state):
                 log.warning("the session store lost its data; restoring this session there")
                 self._seen(None, state.epoch)
+                self._restoring = True
                 return None, 0.0
             self._seen(state.value, state.epoch)
             return Outcome(adopted=True, value=state.value), 0.0
@@ -248,6 +252,8 @@ class SharedSession:
     async def _end(self, renewal: Renewal, lease: str, now: float) -> tuple[Outcome | None, float]:
         """The server refused the refresh token: delete the session, unless the refusal
         only means that another process's refresh came first."""
+        if self._restoring:
+            return await self._outdated(lease), 0.0
         try:
             state = await self._commit(None, lease, defer=True)
         except SessionStoreError:
@@ -259,6 +265,24 @@ class SharedSession:
         if state.held_for > 0:
             return None, state.held_for  # another holder is refreshing: wait for it
         return Outcome(adopted=True, value=state.value), 0.0
+
+    async def _outdated(self, lease: str) -> Outcome:
+        """The store forgot the session and this process's copy of it is not the newest
+        (another process refreshed it just before the loss and keeps the newer one until
+        it can write it). Drop the copy, never delete anything: that process puts it back."""
+        try:
+            await store_call(self.store.release(self.key, lease))
+        except SessionStoreError:
+            log.warning("could not release the refresh lease; it expires by itself")
+        return Outcome(
+            adopted=True,
+            value=None,
+            error=SessionStoreError(
+                "The session store lost its data (a restart without persistence) and this "
+                "process's copy of the session is outdated; the process holding the newest "
+                "copy writes it back, and this one picks it up."
+            ),
+        )
 
     async def _commit(
         self, value: str | None, lease: str | None, *, defer: bool = False
