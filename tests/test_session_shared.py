@@ -365,8 +365,15 @@ class Flaky:
         self._check()
         return await self.inner.claim(key, expected, ttl)
 
-    async def commit(self, key: str, expected: str | None, value: str | None,
-                     lease: str | None, *, defer: bool = False) -> StoreState:  # fmt: skip
+    async def commit(
+        self,
+        key: str,
+        expected: str | None,
+        value: str | None,
+        lease: str | None,
+        *,
+        defer: bool = False,
+    ) -> StoreState:
         self._check(commit=True)
         return await self.inner.commit(key, expected, value, lease, defer=defer)
 
