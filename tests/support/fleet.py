@@ -74,12 +74,13 @@ def fleet(
     margin: float = 0.5,
     refresh_timeout: float = 2.0,
     store_timeout: float = 0.5,
+    session: str = "",
 ) -> Iterator[Fleet]:
     argv = [
         sys.executable, "-m", "tests.support.session_worker", url, store,
         "--callers", str(callers), "--duration", str(duration), "--pause", str(pause),
         "--margin", str(margin), "--refresh-timeout", str(refresh_timeout),
-        "--store-timeout", str(store_timeout),
+        "--store-timeout", str(store_timeout), "--session", session,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env = {k: v for k, v in env.items() if not k.startswith("CLOUDBASE_")}

@@ -2,7 +2,8 @@
 
     python -m tests.support.session_worker URL STORE [options]
 
-``URL`` is the loopback auth server, ``STORE`` ``redis://...`` or ``file:PATH``. The
+``URL`` is the loopback auth server, ``STORE`` ``redis://...``, ``file:PATH`` or
+``memory`` (each process its own, with ``--session ACCESS,REFRESH`` installed). The
 worker makes one client on that store, prints ``ready``, waits for a line on stdin,
 then runs ``--callers`` concurrent callers for ``--duration`` seconds, each calling the
 protected echo route in a loop, and prints one JSON line: its pid, the calls that
@@ -25,11 +26,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from cloudbase_async import CloudBase, FileStore, RedisStore, SessionStore
+from cloudbase_async import CloudBase, FileStore, MemoryStore, RedisStore, SessionStore
 from cloudbase_async._core.transport import Request
 
 
 def make_store(spec: str, timeout: float) -> SessionStore:
+    if spec == "memory":
+        return MemoryStore()
     if spec.startswith("file:"):
         return FileStore(spec.removeprefix("file:"), timeout=timeout)
     return RedisStore.from_url(spec, timeout=timeout)
@@ -52,6 +55,9 @@ async def work(args: argparse.Namespace) -> dict[str, Any]:
         headers={"x-worker": str(os.getpid())},
         timeout=10,
     ) as cb:
+        if args.session:
+            access, refresh = args.session.split(",")
+            await cb.auth.set_session(access_token=access, refresh_token=refresh, expires_in=3600)
         print("ready", flush=True)
         await anyio.to_thread.run_sync(sys.stdin.readline)
         started = time.monotonic()
@@ -99,6 +105,7 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=0.5)
     parser.add_argument("--refresh-timeout", type=float, default=2.0)
     parser.add_argument("--store-timeout", type=float, default=0.5)
+    parser.add_argument("--session", default="", help="ACCESS,REFRESH to install first")
     args = parser.parse_args()
     print(json.dumps(anyio.run(work, args)), flush=True)
 
