@@ -84,8 +84,10 @@ DEFAULT_REFRESH_MARGIN: Final = 30.0
 DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
 #: Seconds between looks at a shared store by a process that holds no session (so that
-#: it picks up a sign-in made elsewhere).
+#: it picks up a sign-in made elsewhere); after a look that failed, a longer pause, so a
+#: store that does not answer slows one call in a while, not one a second.
 _RECHECK: Final = 1.0
+_RECHECK_AFTER_FAILURE: Final = 30.0
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
 #: The longest application key ``with_session`` takes.
@@ -585,7 +587,9 @@ class SessionManager:
         try:
             raw = await shared.load()
         except SessionStoreError:
-            return  # the fallback credential works without the store
+            # The fallback credential works without the store.
+            self._recheck_at = self._clock() + _RECHECK_AFTER_FAILURE
+            return
         if raw is not None and self._session is None:
             event = self._adopt(raw)
             if event is not None:

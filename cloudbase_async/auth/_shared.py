@@ -191,7 +191,9 @@ class SharedSession:
             log.info("the session store took the session it had refused earlier")
             return None
         if state.held_for > 0:
-            return None  # a deletion waits for the holder's refresh; it decides
+            # A deletion waits for the holder's refresh, which decides; look again later.
+            self._retry_at = now + _FLUSH_RETRY
+            return None
         return Outcome(adopted=True, value=state.value)
 
     # -- one step of the protocol, shielded ------------------------------------------
