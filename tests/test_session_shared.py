@@ -34,6 +34,7 @@ from cloudbase_async import (
 from cloudbase_async._core.transport import Request
 from cloudbase_async.auth import StoreState
 from tests.support.auth_server import AuthServer, InProcess
+from tests.support.redis import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -614,3 +615,18 @@ async def test_after_a_loss_an_outdated_copy_never_deletes_the_newest_session() 
     assert machine.refreshes == 2
     for cb in machine.clients:
         await cb.aclose()
+
+
+async def test_a_session_key_never_shows_in_reprs_or_errors(machine: Machine) -> None:
+    cb = machine.process()
+    user = cb.with_session("cookie-secret-123")
+    await user.auth.sign_in_with_password(username="Ada", password="pw")
+    shown = [repr(user), repr(user.auth), repr(user._manager), repr(user._manager._shared)]
+    assert not [text for text in shown if "cookie-secret-123" in text or "at-1" in text]
+    unreachable = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    other = machine.process(store=unreachable).with_session("cookie-secret-123")
+    with pytest.raises(SessionStoreError) as info:
+        await other.auth.get_session()
+    assert "cookie-secret-123" not in str(info.value)
+    assert "cookie-secret-123" not in repr(info.value)
+    await unreachable.aclose()

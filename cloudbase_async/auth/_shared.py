@@ -322,4 +322,5 @@ class SharedSession:
         self._retry_at = now + _FLUSH_RETRY
 
     def __repr__(self) -> str:
-        return f"<SharedSession {self.key!r} on {self.store!r} pending={self.pending}>"
+        # Not the key: a with_session() key is often a cookie's value, a secret.
+        return f"<SharedSession on {self.store!r} pending={self.pending}>"
