@@ -375,3 +375,29 @@ async def test_redis_store_from_url_reconnects_after_a_restart(redis_server: Red
     await store.set("k", "w")
     assert await store.get("k") == "w"
     await store.aclose()
+
+
+def test_cloudbase_async_imports_without_redis() -> None:
+    # As if redis-py were not installed: importing the SDK must not need it, and only
+    # making a RedisStore says what to install.
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "import cloudbase_async\n"
+        "from cloudbase_async import ConfigurationError, RedisStore\n"
+        "assert 'redis.asyncio' not in sys.modules\n"
+        "try:\n"
+        "    RedisStore.from_url('redis://127.0.0.1:1/0')\n"
+        "except ConfigurationError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'cloudbase-async[redis]'" in done.stdout
