@@ -64,7 +64,7 @@ import attrs
 
 from .._core.convert import structure, unstructure
 from .._core.credentials import CredentialKind, CredentialProvider, StaticCredential
-from .._core.errors import APIError, AuthenticationError, InvalidRequestError, SessionStoreError
+from .._core.errors import APIError, AuthenticationError, SessionStoreError
 from .._core.redact import redact
 from .._core.service import decode_model
 from .._core.transport import Request, Transport
@@ -73,7 +73,7 @@ from ._events import AuthStateCallback, Emitter, Subscription
 from ._lease import SharedSessionStore, store_call
 from ._models import AuthEvent, Session, TokenResponse
 from ._shared import Outcome, Renewal, SharedSession, timed_out
-from ._store import MemoryStore, SessionStore
+from ._store import MemoryStore, SessionStore, session_namespace
 
 __all__ = ["DEFAULT_REFRESH_MARGIN", "DEFAULT_REFRESH_TIMEOUT", "Issued", "SessionManager"]
 
@@ -90,24 +90,6 @@ _RECHECK: Final = 1.0
 _RECHECK_AFTER_FAILURE: Final = 30.0
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
-#: The longest application key ``with_session`` takes.
-MAX_SESSION_KEY: Final = 256
-
-
-def session_namespace(key: object) -> str:
-    """What a ``with_session(key)`` copy puts in front of its store keys; refuses a key
-    that is not a short printable string."""
-    if not isinstance(key, str):
-        raise InvalidRequestError(
-            f"with_session() takes the key your application keeps the session under (a "
-            f"str), not {type(key).__name__}; to adopt tokens use auth.set_session()."
-        )
-    if not key or len(key) > MAX_SESSION_KEY or not key.isprintable() or key != key.strip():
-        raise InvalidRequestError(
-            f"A session key must be 1 to {MAX_SESSION_KEY} printable characters without "
-            "leading or trailing whitespace."
-        )
-    return f"session:{key}:"
 
 
 @attrs.define(eq=False)

@@ -11,9 +11,11 @@ across restarts and ``RedisStore`` in Redis. A store several processes share imp
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
-__all__ = ["MemoryStore", "SessionStore"]
+from .._core.errors import InvalidRequestError
+
+__all__ = ["MAX_SESSION_KEY", "MemoryStore", "SessionStore", "session_namespace"]
 
 
 @runtime_checkable
@@ -48,3 +50,23 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore(keys={sorted(self._data)!r})"
+
+
+#: The longest application key ``with_session`` takes.
+MAX_SESSION_KEY: Final = 256
+
+
+def session_namespace(key: object) -> str:
+    """What a ``with_session(key)`` copy puts in front of its store keys; refuses a key
+    that is not a short printable string."""
+    if not isinstance(key, str):
+        raise InvalidRequestError(
+            f"with_session() takes the key your application keeps the session under (a "
+            f"str), not {type(key).__name__}; to adopt tokens use auth.set_session()."
+        )
+    if not key or len(key) > MAX_SESSION_KEY or not key.isprintable() or key != key.strip():
+        raise InvalidRequestError(
+            f"A session key must be 1 to {MAX_SESSION_KEY} printable characters without "
+            "leading or trailing whitespace."
+        )
+    return f"session:{key}:"
