@@ -42,6 +42,8 @@ from cloudbase_async.auth import OtpSignIn, SessionStore, Verification
 COOKIE = "sid"
 COOKIE_AGE = 30 * 24 * 3600  # the refresh token's life is the real limit
 # A code sent but not verified yet, kept beside the sessions (same store, own keys).
+# An abandoned login leaves its entry behind: in production give these keys a TTL
+# (with your Redis client) or sweep them.
 PENDING = "pending-login:"
 
 

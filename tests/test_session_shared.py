@@ -541,8 +541,10 @@ async def test_with_session_sign_out_deletes_the_key(machine: Machine) -> None:
     cb = machine.process()
     user = cb.with_session("sid-1")
     await user.auth.sign_in_with_password(username="Ada", password="pw")
+    assert await cb._manager.store.get("session:sid-1:device_id") is not None
     await user.auth.sign_out()
     assert await cb._manager.store.get("session:sid-1:" + KEY) is None
+    assert await cb._manager.store.get("session:sid-1:device_id") is None  # nothing left
     assert machine.app.stats["revoked"] == 1
     assert await cb.with_session("sid-1").auth.get_session() is None
 

@@ -160,6 +160,8 @@ class SessionManager:
         self._flight: _Flight | None = None
         self.events = Emitter()
         self._recheck_at = 0.0
+        # A with_session() manager: its keys are the application's, for one user.
+        self._per_user = bool(namespace)
         self._key = f"{namespace}credentials_{client_id}"
         self._device_key = f"{namespace}{DEVICE_ID_KEY}"
         self._shared = (
@@ -291,11 +293,14 @@ class SessionManager:
 
         On a shared store that fails, the session is forgotten here all the same, the
         deletion is retried with later calls, and :class:`SessionStoreError` raised.
+        A ``with_session()`` key's device id goes too: nothing is left of that user.
         """
         await self._ensure_loaded()
         had_session = self._session is not None
         with anyio.CancelScope(shield=True):
             error = await self._set(None, math.inf)
+            if self._per_user and error is None:
+                await self._forget_device()
         if had_session:
             await self.events.emit(AuthEvent.SIGNED_OUT, None)
         if error is not None:
@@ -344,6 +349,13 @@ class SessionManager:
             if self._device_id is None:
                 self._device_id = await self._load_device_id()
             return self._device_id
+
+    async def _forget_device(self) -> None:
+        self._device_id = None
+        try:
+            await store_call(self.store.delete(self._device_key))
+        except SessionStoreError:
+            log.warning("could not delete a signed-out session's device id from the store")
 
     async def _load_device_id(self) -> str:
         stored = await store_call(self.store.get(self._device_key))
