@@ -335,35 +335,38 @@ async def test_a_cancelled_waiter_hands_the_flight_to_the_next(machine: Machine)
 
 
 class Flaky:
-    """A shared store that can be switched off (Redis down), or refuse commits only."""
+    """A shared store that can be switched off (Redis down), or refuse commits only;
+    ``calls`` names the operations asked of it."""
 
     def __init__(self, inner: SharedSessionStore) -> None:
         self.inner = inner
         self.down = False
         self.commits_fail = False
+        self.calls: list[str] = []
 
-    def _check(self, commit: bool = False) -> None:
-        if self.down or (commit and self.commits_fail):
+    def _check(self, operation: str) -> None:
+        self.calls.append(operation)
+        if self.down or (operation == "commit" and self.commits_fail):
             raise SessionStoreError("Redis failed (ConnectionError).")
 
     async def get(self, key: str) -> str | None:
-        self._check()
+        self._check("get")
         return await self.inner.get(key)
 
     async def set(self, key: str, value: str) -> None:
-        self._check()
+        self._check("set")
         await self.inner.set(key, value)
 
     async def delete(self, key: str) -> None:
-        self._check()
+        self._check("delete")
         await self.inner.delete(key)
 
     async def snapshot(self, key: str) -> StoreState:
-        self._check()
+        self._check("snapshot")
         return await self.inner.snapshot(key)
 
     async def claim(self, key: str, expected: str | None, ttl: float) -> StoreState:
-        self._check()
+        self._check("claim")
         return await self.inner.claim(key, expected, ttl)
 
     async def commit(
@@ -375,15 +378,15 @@ class Flaky:
         *,
         defer: bool = False,
     ) -> StoreState:
-        self._check(commit=True)
+        self._check("commit")
         return await self.inner.commit(key, expected, value, lease, defer=defer)
 
     async def release(self, key: str, lease: str) -> None:
-        self._check()
+        self._check("release")
         await self.inner.release(key, lease)
 
     async def wait(self, key: str, expected: str | None, timeout: float) -> None:
-        self._check()
+        self._check("wait")
         await self.inner.wait(key, expected, timeout)
 
 
@@ -632,3 +635,14 @@ async def test_a_session_key_never_shows_in_reprs_or_errors(machine: Machine) ->
     assert "cookie-secret-123" not in str(info.value)
     assert "cookie-secret-123" not in repr(info.value)
     await unreachable.aclose()
+
+
+async def test_n_waiters_in_one_process_make_one_flight_and_one_claim(machine: Machine) -> None:
+    counting = Flaky(machine.new_store())
+    cb = machine.process(store=counting)
+    await cb.auth.sign_in_with_password(username="Ada", password="pw")
+    counting.calls.clear()
+    machine.advance(STALE)
+    assert await gather(500, lambda: echo(cb)) == ["at-2"] * 500
+    assert counting.calls == ["claim", "commit"]  # one round trip each, for all 500
+    assert machine.refreshes == 1
