@@ -646,3 +646,43 @@ async def test_n_waiters_in_one_process_make_one_flight_and_one_claim(machine: M
     assert await gather(500, lambda: echo(cb)) == ["at-2"] * 500
     assert counting.calls == ["claim", "commit"]  # one round trip each, for all 500
     assert machine.refreshes == 1
+
+
+async def test_an_anonymous_session_signs_in_again_once_for_every_process(
+    machine: Machine,
+) -> None:
+    a, b = machine.process(), machine.process()
+    first = await a.auth.sign_in_anonymously()
+    await echo(b)
+    machine.app.revoked.add(machine.app.refresh["rt-1"])  # its refresh token is refused
+    machine.advance(STALE)
+    events: list[AuthEvent] = []
+    a.auth.on_auth_state_change(lambda event, session: events.append(event))
+    assert await gather(50, lambda: echo(a)) + await gather(50, lambda: echo(b)) == ["at-2"] * 100
+    assert machine.app.stats["sign_in"] == 2  # the first one, and one re-login for all
+    assert machine.app.stats["refresh"] == 1
+    again = await b.auth.get_session()
+    assert again is not None
+    assert again.user_id == first.user_id  # the same device id: the same anonymous user
+    assert events == [AuthEvent.SIGNED_IN]
+
+
+async def test_cancelling_the_lease_holders_caller_still_stores_the_rotated_session(
+    machine: Machine,
+) -> None:
+    a, b = await signed_in(machine)
+    await echo(b)
+    machine.advance(STALE)
+    machine.transport.gate = anyio.Event()
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(echo, a)  # takes the lease; its refresh waits at the server
+            await refresh_waiting(machine)
+            scope.cancel()  # the caller goes away while the server rotates the token
+            machine.transport.gate.set()
+    assert scope.cancelled_caught
+    machine.transport.gate = None
+    assert (await stored(a._manager.store) or {})["refresh_token"] == "rt-2"
+    assert await echo(b) == "at-2"  # adopted: nothing was lost, no second refresh
+    assert await echo(a) == "at-2"
+    assert machine.refreshes == 1
