@@ -31,6 +31,7 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
     9: ("import", "b09_import"),
     10: ("rdb-postgrest", "b10_rdb_postgrest"),
     11: ("sse-decoder", "b11_sse_decoder"),
+    12: ("session-store", "b12_session_store"),
 }
 
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the results are rewritten -->"

@@ -29,6 +29,7 @@ from ._core.errors import (
     ResponseTooLargeError as ResponseTooLargeError,
     ResponseValidationError as ResponseValidationError,
     ServerTimeoutError as ServerTimeoutError,
+    SessionStoreError as SessionStoreError,
     StreamClosedError as StreamClosedError,
     StreamError as StreamError,
     StreamInterruptedError as StreamInterruptedError,
@@ -41,8 +42,10 @@ from .auth import (
     AuthEvent as AuthEvent,
     FileStore as FileStore,
     MemoryStore as MemoryStore,
+    RedisStore as RedisStore,
     Session as Session,
     SessionStore as SessionStore,
+    SharedSessionStore as SharedSessionStore,
     User as User,
     Verification as Verification,
 )

@@ -305,6 +305,22 @@ class CloudBase:
         credential = StaticCredential(kind="access_token", token=access_token)
         return self._copy(attrs.evolve(self._transport, credentials=credential, signer=None))
 
+    def with_session(self, key: str) -> Self:
+        """A copy whose session lives in the session store under your ``key``, sharing
+        the pool: the backend-for-frontend pattern.
+
+        ``key`` is your own id for a user's session (say, the opaque id in their
+        cookie). A sign-in on the copy stores the session under that key, later copies
+        with the same key act as that user and keep the token fresh (refreshed once
+        across every process sharing the store), and ``auth.sign_out()`` deletes it.
+        One client per process serves any number of users this way. Named like
+        :meth:`with_options` and :meth:`with_access_token`: a cheap copy made per request.
+        """
+        manager = self._manager.for_key(key)
+        clone = self._copy(attrs.evolve(self._transport, credentials=manager))
+        clone._manager = manager
+        return clone
+
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent; a copy's ``aclose()`` closes nothing."""
         if self._owns_pool:

@@ -34,3 +34,10 @@ if [ "${#cloudbase_missing[@]}" -gt 0 ]; then
     npm install --no-audit --no-fund --save-exact --prefix .cache/peers "${cloudbase_missing[@]}" ||
         echo "warning: could not install ${cloudbase_missing[*]}; the tests that run them need them" >&2
 fi
+
+# --- Redis (the shared session-store tests: tests/support/redis.py starts its own
+# redis-server per test session on a free port, without persistence) ---
+if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+    apt-get update && apt-get install -y redis-server ||
+        echo "warning: could not install redis-server; the RedisStore tests need it" >&2
+fi

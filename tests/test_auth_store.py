@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from cloudbase_async import CloudBase, FileStore, MemoryStore, SessionStore
+from cloudbase_async import CloudBase, FileStore, MemoryStore, SessionStore, SessionStoreError
 from cloudbase_async._core.transport import Request
 
 pytestmark = pytest.mark.anyio
@@ -62,7 +62,9 @@ async def test_file_store_writes_0600_atomically(tmp_path: Path) -> None:
     await store.set("k", "v")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert json.loads(path.read_text()) == {"k": "v"}
-    assert names(path.parent) == ["session.json"]  # no temp left
+    # No temporary file left; the lock file (never world-readable either) stays.
+    assert names(path.parent) == ["session.json", "session.json.lock"]
+    assert stat.S_IMODE(os.stat(path.parent / "session.json.lock").st_mode) == 0o600
 
     fresh = FileStore(path)  # another "process"
     assert await fresh.get("k") == "v"
@@ -79,11 +81,12 @@ async def test_file_store_keeps_the_old_content_when_a_write_fails(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(SessionStoreError, match="No space") as info:
         await store.set("k", "new")
+    assert isinstance(info.value.__cause__, OSError)
     assert json.loads(path.read_text()) == {"k": "old"}
     assert await store.get("k") == "old"
-    assert names(tmp_path) == ["session.json"]
+    assert names(tmp_path) == ["session.json", "session.json.lock"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ def test_list_names_every_benchmark() -> None:
         "import",
         "rdb-postgrest",
         "sse-decoder",
+        "session-store",
     ]
 
 

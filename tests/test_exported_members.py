@@ -53,6 +53,9 @@ EXPECTED = sorted(
         "SessionStore",
         "MemoryStore",
         "FileStore",
+        "RedisStore",
+        "SharedSessionStore",
+        "SessionStoreError",
         "User",
         "Verification",
         # AI models

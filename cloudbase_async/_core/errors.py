@@ -36,6 +36,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerTimeoutError",
+    "SessionStoreError",
     "StreamClosedError",
     "StreamError",
     "StreamInterruptedError",
@@ -67,6 +68,14 @@ class InvalidRequestError(CloudBaseError, ValueError):
 
 class ClientClosedError(CloudBaseError, RuntimeError):
     """The client's connection pool was closed; create a new client."""
+
+
+class SessionStoreError(CloudBaseError):
+    """The session store (Redis, the session file, your own) failed or did not answer in
+    time. Calls that needed it (a token refresh, the first read of the session, a sign-in
+    or sign-out on a shared store) raise this; calls whose token is still valid go on
+    without the store. The cause is chained (``__cause__``); the message names only its
+    type, since a store's own error text may quote keys or connection URLs."""
 
 
 class APIError(CloudBaseError):

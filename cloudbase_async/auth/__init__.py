@@ -1,6 +1,9 @@
 """Auth v2: sign-in flows, sessions kept fresh under concurrency, stores and events."""
 
+from .._core.errors import SessionStoreError
 from ._events import AuthStateCallback, Subscription
+from ._file import FileStore
+from ._lease import SharedSessionStore, StoreState
 from ._models import (
     AuthEvent,
     CaptchaChallenge,
@@ -17,9 +20,10 @@ from ._models import (
     VerificationToken,
 )
 from ._phone import normalize_phone_number
+from ._redis import RedisStore
 from ._service import Auth, OtpSignIn
 from ._session import DEFAULT_REFRESH_MARGIN, SessionManager
-from ._store import FileStore, MemoryStore, SessionStore
+from ._store import MemoryStore, SessionStore
 from ._ticket import TicketCredentials, create_ticket
 
 __all__ = [
@@ -33,9 +37,13 @@ __all__ = [
     "MemoryStore",
     "OtpSignIn",
     "Provider",
+    "RedisStore",
     "Session",
     "SessionManager",
     "SessionStore",
+    "SessionStoreError",
+    "SharedSessionStore",
+    "StoreState",
     "Subscription",
     "SudoToken",
     "TicketCredentials",

@@ -26,17 +26,35 @@ token fresh:
   :class:`~cloudbase_async.AuthenticationError` raised. An anonymous session instead
   signs in anonymously again with the same device id, which is the same anonymous user.
 
+Processes sharing a session through a store that implements
+:class:`~cloudbase_async.auth.SharedSessionStore` (``RedisStore``, ``FileStore``) refresh
+it once between them: the flight's owner takes the store's lease, or waits for the
+process that holds it and adopts what it stored (``_shared``). A store failure there
+raises :class:`~cloudbase_async.SessionStoreError` to the calls that needed a new token,
+while calls whose token has not expired yet go on with it.
+
+:meth:`SessionManager.for_key` gives the manager of a session kept under the
+application's own key (``cb.with_session(key)``): same pool, store and settings, its
+own session, device id and single flight.
+
 There is no background task: all of this happens inside the calls that need a token,
 under asyncio or trio alike.
+
+(This module is longer than most on purpose: the manager is one state machine, whose
+session, staleness, flight and store fence change together. What needs none of that
+state lives elsewhere: the cross-process protocol in ``_shared`` and ``_lease``, the
+models in ``_models``, the header helpers in ``_api``.)
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any, Final, cast
 
@@ -52,14 +70,16 @@ from .._core.credentials import (
     RequestSigner,
     StaticCredential,
 )
-from .._core.errors import APIError, APITimeoutError, AuthenticationError
+from .._core.errors import APIError, AuthenticationError, SessionStoreError
 from .._core.redact import redact
 from .._core.service import decode_model
 from .._core.transport import Request, Transport
 from ._api import basic_auth, bearer
 from ._events import AuthStateCallback, Emitter, Subscription
+from ._lease import SharedSessionStore, store_call
 from ._models import AuthEvent, Session, TokenResponse
-from ._store import MemoryStore, SessionStore
+from ._shared import Outcome, Renewal, SharedSession, timed_out
+from ._store import MemoryStore, SessionStore, session_namespace
 
 __all__ = ["DEFAULT_REFRESH_MARGIN", "DEFAULT_REFRESH_TIMEOUT", "Issued", "SessionManager"]
 
@@ -69,20 +89,26 @@ DEFAULT_REFRESH_MARGIN: Final = 30.0
 #: Seconds a refresh (with its retries) may take, shielded from cancellation as it is.
 DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
+#: Seconds between looks at a shared store by a process that holds no session (so that
+#: it picks up a sign-in made elsewhere); after a look that failed, a longer pause, so a
+#: store that does not answer slows one call in a while, not one a second.
+_RECHECK: Final = 1.0
+_RECHECK_AFTER_FAILURE: Final = 30.0
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
 
 
-def _session_key(client_id: str) -> str:
-    return f"credentials_{client_id}"
-
-
 @attrs.define(eq=False)
 class _Flight:
-    """One refresh in progress; waiters share its outcome."""
+    """One refresh in progress; waiters share its outcome.
+
+    ``abandoned``: its owner was cancelled while waiting for another process, before
+    anything changed; a waiter starts a new flight.
+    """
 
     done: anyio.Event = attrs.field(factory=anyio.Event)
     error: Exception | None = None
+    abandoned: bool = False
 
 
 @attrs.frozen
@@ -116,6 +142,7 @@ class SessionManager:
         refresh_timeout: float = DEFAULT_REFRESH_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        namespace: str = "",
     ) -> None:
         if refresh_margin < 0:
             raise ValueError(f"refresh_margin must be >= 0, got {refresh_margin}")
@@ -139,6 +166,20 @@ class SessionManager:
         self._lock = anyio.Lock()
         self._flight: _Flight | None = None
         self.events = Emitter()
+        self._recheck_at = 0.0
+        # A with_session() manager: its keys are the application's, for one user.
+        self._per_user = bool(namespace)
+        self._key = f"{namespace}credentials_{client_id}"
+        self._device_key = f"{namespace}{DEVICE_ID_KEY}"
+        self._shared = (
+            SharedSession(self.store, self._key, refresh_timeout)
+            if isinstance(self.store, SharedSessionStore)
+            else None
+        )
+        # The managers of with_session() copies, shared by the family while in use.
+        self._family: weakref.WeakValueDictionary[str, SessionManager] = (
+            weakref.WeakValueDictionary()
+        )
 
     # -- what the transport calls ------------------------------------------------------
 
@@ -195,12 +236,33 @@ class SessionManager:
         return None
 
     async def session(self) -> Session | None:
-        """The current session, refreshed first if its access token is stale."""
+        """The current session, refreshed first if its access token is stale.
+
+        When a shared store fails during that refresh and the token has not expired
+        yet, the current session is returned (and the refresh tried again next call).
+        """
         await self._ensure_loaded()
+        shared = self._shared
+        if shared is not None:
+            if shared.pending:
+                await self._flush(shared)
+            if self._session is None and not shared.pending and self._clock() >= self._recheck_at:
+                await self._recheck(shared)
         session = self._session
         if session is None or self._clock() < self._refresh_at:
             return session
-        return await self._refresh(session)
+        try:
+            return await self._refresh(session)
+        except SessionStoreError:
+            remaining = session.expires_in(self._wall_clock())
+            if self._session is not session or remaining is None or remaining <= 0:
+                raise
+            log.warning(
+                "the session store failed while refreshing; the token is still valid "
+                "for %.0f s, so the call goes on with it",
+                remaining,
+            )
+            return session
 
     async def stored_session(self) -> Session | None:
         """The current session as stored, without refreshing it."""
@@ -229,32 +291,72 @@ class SessionManager:
         """Make the session these tokens describe the current one and announce it."""
         session = tokens.session(issued.wall)
         with anyio.CancelScope(shield=True):
-            await self._set(session, self._stale_after(issued.monotonic, tokens.expires_in))
+            error = await self._set(session, self._stale_after(issued.monotonic, tokens.expires_in))
         await self.events.emit(event, session)
+        if error is not None:
+            raise error
         return session
 
     async def install_session(self, session: Session) -> Session:
         """Make a session built elsewhere (``set_session``) the current one."""
         remaining = session.expires_in(self._wall_clock())
         with anyio.CancelScope(shield=True):
-            await self._set(session, self._stale_after(self._clock(), remaining))
+            error = await self._set(session, self._stale_after(self._clock(), remaining))
         await self.events.emit(AuthEvent.SIGNED_IN, session)
+        if error is not None:
+            raise error
         return session
 
     async def clear(self) -> None:
-        """Forget the session (memory and store) and announce ``SIGNED_OUT``."""
+        """Forget the session (memory and store) and announce ``SIGNED_OUT``.
+
+        On a shared store that fails, the session is forgotten here all the same, the
+        deletion is retried with later calls, and :class:`SessionStoreError` raised.
+        A ``with_session()`` key's device id goes too: nothing is left of that user.
+        """
         await self._ensure_loaded()
         had_session = self._session is not None
         with anyio.CancelScope(shield=True):
-            await self._set(None, math.inf)
+            error = await self._set(None, math.inf)
+            if self._per_user and error is None:
+                await self._forget_device()
         if had_session:
             await self.events.emit(AuthEvent.SIGNED_OUT, None)
+        if error is not None:
+            raise error
 
     async def user_updated(self) -> None:
         await self.events.emit(AuthEvent.USER_UPDATED, self._session)
 
     def subscribe(self, callback: AuthStateCallback) -> Subscription:
         return self.events.subscribe(callback)
+
+    def for_key(self, key: str) -> SessionManager:
+        """The manager of the session stored under the application's ``key``.
+
+        It shares this manager's transport, fallback, store and settings, and keeps its
+        own session, device id and single flight under ``session:<key>:``. While any
+        copy uses it, every ``for_key(key)`` of the family returns the same manager, so
+        concurrent requests of one user share one refresh.
+        """
+        namespace = session_namespace(key)
+        manager = self._family.get(key)
+        if manager is None:
+            manager = SessionManager(
+                self._transport,
+                fallback=self.fallback,
+                store=self.store,
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+                refresh_margin=self.refresh_margin,
+                refresh_timeout=self.refresh_timeout,
+                clock=self._clock,
+                wall_clock=self._wall_clock,
+                namespace=namespace,
+            )
+            manager._family = self._family
+            self._family[key] = manager
+        return manager
 
     # -- headers every auth call carries --------------------------------------------
 
@@ -264,12 +366,31 @@ class SessionManager:
             return self._device_id
         async with self._lock:
             if self._device_id is None:
-                stored = await self.store.get(DEVICE_ID_KEY)
-                if stored is None or len(stored) not in _DEVICE_ID_LENGTHS:
-                    stored = uuid.uuid4().hex
-                    await self.store.set(DEVICE_ID_KEY, stored)
-                self._device_id = stored
+                self._device_id = await self._load_device_id()
             return self._device_id
+
+    async def _forget_device(self) -> None:
+        self._device_id = None
+        try:
+            await store_call(self.store.delete(self._device_key))
+        except SessionStoreError:
+            log.warning("could not delete a signed-out session's device id from the store")
+
+    async def _load_device_id(self) -> str:
+        stored = await store_call(self.store.get(self._device_key))
+        if stored is not None and len(stored) in _DEVICE_ID_LENGTHS:
+            return stored
+        fresh = uuid.uuid4().hex
+        if self._shared is None:
+            await store_call(self.store.set(self._device_key, fresh))
+            return fresh
+        # Processes starting together each make one: the first write wins, the rest
+        # adopt it, so that they all are one device (one anonymous user).
+        shared = self._shared.store
+        state = await store_call(shared.commit(self._device_key, stored, fresh, None))
+        if state.written or state.value is None or len(state.value) not in _DEVICE_ID_LENGTHS:
+            return fresh
+        return state.value
 
     async def client_headers(self, *, basic: bool = False) -> dict[str, str]:
         """Headers for an auth call; ``basic`` adds HTTP Basic client auth if configured."""
@@ -323,7 +444,11 @@ class SessionManager:
         async with self._lock:
             if self._loaded:
                 return
-            raw = await self.store.get(_session_key(self.client_id))
+            if self._shared is not None:
+                raw = await self._shared.load()
+                self._recheck_at = self._clock() + _RECHECK
+            else:
+                raw = await store_call(self.store.get(self._key))
             session = self._decode(raw) if raw else None
             if session is not None:
                 remaining = session.expires_in(self._wall_clock())
@@ -339,50 +464,68 @@ class SessionManager:
             log.warning("ignoring an unreadable stored session for client %s", self.client_id)
             return None
 
-    async def _set(self, session: Session | None, refresh_at: float) -> None:
-        """Replace the session in memory, then in the store. Callers shield this."""
+    @staticmethod
+    def _encode(session: Session) -> str:
+        return json.dumps(unstructure(session), ensure_ascii=False)
+
+    async def _set(self, session: Session | None, refresh_at: float) -> SessionStoreError | None:
+        """Replace the session in memory, then in the store. Callers shield this.
+
+        A shared store's failure is returned for the caller to raise after its event
+        (the session is in effect here, and written later); any other store's failure
+        is logged: the session still works from memory, only a restart would lose it.
+        """
         self._session = session
         self._refresh_at = refresh_at
         self._loaded = True
-        key = _session_key(self.client_id)
+        raw = None if session is None else self._encode(session)
+        if self._shared is not None:
+            try:
+                await self._shared.write(raw, now=self._clock())
+            except SessionStoreError as exc:
+                return exc
+            return None
         try:
-            if session is None:
-                await self.store.delete(key)
+            if raw is None:
+                await self.store.delete(self._key)
             else:
-                await self.store.set(key, json.dumps(unstructure(session), ensure_ascii=False))
+                await self.store.set(self._key, raw)
         except Exception:
-            # The session still works from memory; only a restart would lose it.
             log.exception("could not write the session to %r", self.store)
+        return None
 
     async def _refresh(self, stale: Session) -> Session | None:
         """Replace ``stale`` (single-flight) and return the session after it."""
-        flight = self._flight
-        if flight is not None:
+        while True:
+            flight = self._flight
+            if flight is None:
+                if self._session is not stale:
+                    return self._session  # replaced meanwhile (refreshed, signed in or out)
+                return await self._fly(stale)
             await flight.done.wait()
+            if flight.abandoned:
+                continue  # its owner was cancelled before anything changed: go again
             if flight.error is not None:
                 raise flight.error
             return self._session
-        if self._session is not stale:
-            return self._session  # replaced meanwhile (refreshed, signed in or out)
+
+    async def _fly(self, stale: Session) -> Session | None:
+        """Own the flight that replaces ``stale``; every caller arriving meanwhile waits."""
         flight = self._flight = _Flight()
+        event: AuthEvent | None = None
         try:
-            # Shielded, so a rotated token is never lost to a cancellation; bounded, so a
-            # trickling server cannot hold the caller for longer than refresh_timeout.
-            deadline = anyio.current_time() + self.refresh_timeout
-            event: AuthEvent | None = None
-            error: Exception | None = None
-            with anyio.CancelScope(shield=True, deadline=deadline) as scope:
-                # Let every caller that is about to find the token stale join this flight,
-                # even when the transport answers without ever yielding (mocks, caches).
-                await anyio.lowlevel.checkpoint()
-                event, error = await self._replace(stale)
-            if scope.cancelled_caught:
-                error = APITimeoutError(
-                    f"The token refresh did not finish within refresh_timeout "
-                    f"({self.refresh_timeout:g} s); the session is kept."
-                )
+            if self._shared is None:
+                event, error = await self._local_flight(stale)
+            else:
+                renew = functools.partial(self._renew, stale)
+                outcome = await self._shared.refresh(renew, now=self._clock())
+                event, error = self._apply(outcome, stale)
         except Exception as exc:
             flight.error = exc
+            raise
+        except BaseException:
+            # Cancelled while waiting for another process (the rest is shielded).
+            flight.abandoned = True
             raise
         else:
             flight.error = error
@@ -399,11 +542,87 @@ class SessionManager:
             raise error
         return self._session
 
+    async def _local_flight(self, stale: Session) -> tuple[AuthEvent | None, Exception | None]:
+        """The refresh of a store this process has to itself."""
+        # Shielded, so a rotated token is never lost to a cancellation; bounded, so a
+        # trickling server cannot hold the caller for longer than refresh_timeout.
+        deadline = anyio.current_time() + self.refresh_timeout
+        with anyio.CancelScope(shield=True, deadline=deadline) as scope:
+            # Let every caller that is about to find the token stale join this flight,
+            # even when the transport answers without ever yielding (mocks, caches).
+            await anyio.lowlevel.checkpoint()
+            return await self._replace(stale)
+        # Only reached when the deadline cancelled the block.
+        assert scope.cancelled_caught
+        return None, timed_out(self.refresh_timeout)
+
     async def _replace(self, stale: Session) -> tuple[AuthEvent | None, Exception | None]:
-        """Run inside the flight, shielded: refresh, or re-login, or sign out.
+        """Run inside the local flight, shielded: refresh, or re-login, or sign out.
 
         Returns the event to announce and, when the session ended, the error for every
         waiter; other failures (server down, connection lost) raise and keep the session.
+        """
+        renewal = await self._renew(stale)
+        if self._session is not stale:
+            return None, renewal.ended  # a sign-in or sign-out won meanwhile; keep that
+        await self._set(renewal.session, renewal.refresh_at)
+        return renewal.event, renewal.ended
+
+    def _apply(self, outcome: Outcome, stale: Session) -> tuple[AuthEvent | None, Exception | None]:
+        """Make a shared flight's outcome this process's session (before anyone proceeds)."""
+        if outcome.error is not None:
+            if outcome.adopted:  # this process's copy is outdated: drop it, quietly
+                self._adopt(outcome.value)
+            return None, outcome.error
+        if outcome.adopted:
+            return self._adopt(outcome.value), None
+        renewal = outcome.renewal
+        assert renewal is not None
+        if self._session is not stale:
+            return None, renewal.ended  # a sign-in or sign-out here won meanwhile
+        self._session = renewal.session
+        self._refresh_at = renewal.refresh_at
+        return renewal.event, renewal.ended
+
+    def _adopt(self, raw: str | None) -> AuthEvent | None:
+        """Take the session another process stored; the event says what changed."""
+        before = self._session
+        session = self._decode(raw) if raw else None
+        self._session = session
+        self._refresh_at = (
+            math.inf
+            if session is None
+            else self._stale_after(self._clock(), session.expires_in(self._wall_clock()))
+        )
+        return _change(before, session)
+
+    async def _recheck(self, shared: SharedSession) -> None:
+        """Holding no session, look at the shared store again (at most once a second):
+        another process may have signed in, or put back a session the store lost."""
+        self._recheck_at = self._clock() + _RECHECK
+        try:
+            raw = await shared.load()
+        except SessionStoreError:
+            # The fallback credential works without the store.
+            self._recheck_at = self._clock() + _RECHECK_AFTER_FAILURE
+            return
+        if raw is not None and self._session is None:
+            event = self._adopt(raw)
+            if event is not None:
+                await self.events.emit(event, self._session)
+
+    async def _flush(self, shared: SharedSession) -> None:
+        outcome = await shared.flush(now=self._clock())
+        if outcome is not None and outcome.adopted:
+            event = self._adopt(outcome.value)
+            if event is not None:
+                await self.events.emit(event, self._session)
+
+    async def _renew(self, stale: Session) -> Renewal:
+        """One refresh of ``stale``: new tokens, an anonymous re-login, or the end.
+
+        Failures that say nothing about the refresh token (server down, connection
+        lost) raise and keep the session.
         """
         try:
             if stale.refresh_token is None:
@@ -425,18 +644,16 @@ class SessionManager:
             elif isinstance(exc, AuthenticationError):
                 ended = _session_ended(exc)
                 ended.__cause__ = exc
-                if self._session is not stale:
-                    return None, ended
-                await self._set(None, math.inf)
-                return AuthEvent.SIGNED_OUT, ended
+                return Renewal(AuthEvent.SIGNED_OUT, ended=ended)
             else:
                 raise
-        if self._session is not stale:
-            return None, None  # a sign-in or sign-out won meanwhile; keep that
-        await self._set(
-            tokens.session(issued.wall), self._stale_after(issued.monotonic, tokens.expires_in)
+        session = tokens.session(issued.wall)
+        return Renewal(
+            event,
+            session,
+            self._stale_after(issued.monotonic, tokens.expires_in),
+            self._encode(session),
         )
-        return event, None
 
     async def _request_refresh(self, refresh_token: str) -> tuple[TokenResponse, Issued]:
         body: dict[str, Any] = {
@@ -468,6 +685,15 @@ class SessionManager:
             f"SessionManager(client_id={self.client_id!r}, session={state}, "
             f"client_secret={redact(self._client_secret)}, fallback={self.fallback!r})"
         )
+
+
+def _change(before: Session | None, after: Session | None) -> AuthEvent | None:
+    """The event for a session replaced by another process's."""
+    if after is None:
+        return None if before is None else AuthEvent.SIGNED_OUT
+    if before is None or before.user_id != after.user_id:
+        return AuthEvent.SIGNED_IN
+    return AuthEvent.TOKEN_REFRESHED
 
 
 def _session_ended(cause: APIError) -> AuthenticationError:
