@@ -507,6 +507,20 @@ async def test_rows_that_do_not_fit_the_model_are_a_response_validation_error(
             await query.execute()
 
 
+async def test_rpc_returns_structures_a_scalar_or_rows(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{ROOT}/rpc/add").mock(return_value=httpx.Response(200, json=5))
+    mock.post(f"{ROOT}/rpc/rows").mock(
+        return_value=httpx.Response(200, json=[{"id": 1, "name": "a"}])
+    )
+    mock.post(f"{ROOT}/rpc/one").mock(return_value=httpx.Response(200, json={"id": 2, "name": "b"}))
+    assert (await cb.rdb.rpc("add", {"a": 2, "b": 3}).returns(int).execute()).data == 5
+    rows = cb.rdb.rpc("rows").eq("id", 1).returns(Student)
+    assert (await rows.execute()).data == [Student(1, "a")]
+    assert (await cb.rdb.rpc("one").returns(Student).execute()).data == Student(2, "b")
+
+
 @pytest.mark.parametrize("name", [".", ".."])
 async def test_dot_names_send_nothing(cb: CloudBase, mock: respx.MockRouter, name: str) -> None:
     route = mock.route().mock(return_value=httpx.Response(200, json=[]))

@@ -258,7 +258,7 @@ class QueryBuilder(Generic[Row]):
 
     def returns(self, model: type[M]) -> QueryBuilder[M]:
         """Structure each row into ``model`` (an attrs class) with the SDK's converter."""
-        return QueryBuilder(self.transport, self.spec, model)
+        return QueryBuilder(self.transport, self.base, model, self.edits)
 
     def single(self) -> SingleQuery[Row]:
         """Exactly one row: ``data`` is that row. No row raises :class:`NoRowsError`
@@ -448,6 +448,10 @@ async def _send_single(transport: Transport, spec: QuerySpec, timeout: Timeout) 
 class RpcBuilder(QueryBuilder[Any]):
     """A call of a database function; filters and modifiers apply to a set-returning
     function's rows. ``data`` is whatever the function returns (rows, a scalar...)."""
+
+    def returns(self, model: type[M]) -> RpcBuilder:
+        """Structure the result (each row, or the one value) into ``model``."""
+        return RpcBuilder(self.transport, self.base, model, self.edits)
 
     async def execute(self, *, timeout: Timeout = None) -> RdbResult[Any]:
         response = await self.transport.send(build_request(self.spec, timeout=timeout))
