@@ -587,12 +587,15 @@ async def _round_trip(server: PostgrestServer, value: str) -> None:
         strings = cb.rdb.table("strings")
         inserted = await strings.insert({"value": value}, returning="representation").execute()
         row_id = inserted.data[0]["id"]
+        # A list item no row holds: a fixed one ("x") may have been inserted by an
+        # earlier example, and its row would then match too.
+        decoy = unique("decoy")
         queries = {
             "eq": strings.select().eq("value", value),
             "in": strings.select().in_("value", [value]),
-            "in2": strings.select().in_("value", ["other", value]),
+            "in2": strings.select().in_("value", [decoy, value]),
             "or": strings.select().or_(f.eq("value", value), f.eq("id", -1)),
-            "or_in": strings.select().or_(f.in_("value", [value, "x"]), f.is_("id", None)),
+            "or_in": strings.select().or_(f.in_("value", [value, decoy]), f.is_("id", None)),
             "not": strings.select().eq("id", row_id).not_("value", "neq", value),
         }
         for name, query in queries.items():
