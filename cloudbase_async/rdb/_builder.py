@@ -6,10 +6,10 @@ filters between uses::
     base = cb.rdb.table("students").select("id,name")
     adults, minors = base.gte("age", 18), base.lt("age", 18)   # base is unchanged
 
-A step does not copy the request's spec: it links one :class:`~._spec.Edit` to the
-chain it extends (a few hundred nanoseconds, whatever the query already holds). The
-spec is folded from the chain once, when the request is built by the pure
-:func:`~._spec.build_request`.
+A step does not copy the request's spec: it links one :class:`~._spec.Edit` (a small
+tuple) to the chain it extends, so its cost does not grow with what the query already
+holds, and two queries grown from one base share that base. The spec is folded from
+the chain once, when the request is built by the pure :func:`~._spec.build_request`.
 """
 
 from __future__ import annotations
