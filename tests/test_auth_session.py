@@ -283,6 +283,6 @@ async def test_tokens_never_reach_reprs_logs_or_errors(
 async def test_credentials_kind_follows_the_session(cb: CloudBase, mock: respx.MockRouter) -> None:
     assert cb._manager.kind == "publishable_key"
     await cb.auth.set_session(access_token="at-1", expires_in=3600)
-    assert cb._manager.kind == "access_token"
+    assert cb._manager.kind == "access_token"  # type: ignore[comparison-overlap]
     async with CloudBase(env="env-1") as bare:
         assert bare._manager.kind is None

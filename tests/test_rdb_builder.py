@@ -9,7 +9,8 @@ import attrs
 import pytest
 
 from cloudbase_async import CloudBase, InvalidRequestError
-from cloudbase_async._core.transport import UNSET, Request
+from cloudbase_async._core.transport import Request
+from cloudbase_async._core.types import UNSET
 from cloudbase_async.rdb import Rdb, filters as f
 from cloudbase_async.rdb._builder import QueryBuilder
 
@@ -295,6 +296,67 @@ def test_unfiltered_update_or_delete_is_refused(rdb: Rdb, verb: str) -> None:
     assert params(query.is_("a", None).build()) == [("a", "is.null")]
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda t: t.delete().match({"columns": "1"}),
+        lambda t: t.delete().match({"on_conflict": "x"}),
+        lambda t: t.update({"a": 1}).eq("on_conflict", "1"),
+        lambda t: t.delete().where(f.eq("limit", 1)),
+        lambda t: t.delete().filter("order", "gt", 1),
+        lambda t: t.delete().not_("offset", "eq", 1),
+    ],
+)
+def test_reserved_column_names_are_quoted_filters(rdb: Rdb, build: Any) -> None:
+    pairs = params(build(rdb.table("t")).build())
+    assert len(pairs) == 1
+    key, _ = pairs[0]
+    assert key.startswith('"')
+    assert key.endswith('"')
+
+
+def test_reserved_names_in_every_position(rdb: Rdb) -> None:
+    request = (
+        rdb.table("t")
+        .select("order,limit")
+        .eq("columns", 1)
+        .eq("classes.order", 2)
+        .or_(f.eq("or", 3), f.eq("select", 4))
+        .order("limit", desc=True)
+        .limit(5)
+        .build()
+    )
+    assert params(request) == [
+        ("select", "order,limit"),
+        ('"columns"', "eq.1"),
+        ('classes."order"', "eq.2"),
+        ("or", "(or.eq.3,select.eq.4)"),  # inside a tree a name is only a name
+        ("order", "limit.desc"),
+        ("limit", "5"),
+    ]
+
+
+def test_a_filter_key_with_a_dot_does_not_satisfy_the_guard(rdb: Rdb) -> None:
+    with pytest.raises(InvalidRequestError, match="all_rows"):
+        rdb.table("t").delete().eq("meta->a.b", 1).build()
+    with pytest.raises(InvalidRequestError, match="quote the JSON key"):
+        rdb.table("t").delete().eq("meta->a.or", 1)
+    assert params(rdb.table("t").delete().eq("meta->>k", 1).build()) == [("meta->>k", "eq.1")]
+
+
+def test_rpc_arguments_named_like_parameters_are_quoted(rdb: Rdb) -> None:
+    request = rdb.rpc("fn", {"limit": 1, "order": "x", "n": 2}, get=True).build()
+    assert params(request) == [('"limit"', "1"), ('"order"', "x"), ("n", "2")]
+
+
+@pytest.mark.parametrize("name", [".", "..", "", "a\nb", "a\x00"])
+def test_names_that_would_leave_their_path_are_refused(rdb: Rdb, name: str) -> None:
+    for make in (rdb.table, rdb.from_, rdb.schema, rdb.instance, rdb.rpc):
+        with pytest.raises(InvalidRequestError):
+            make(name)
+    assert rdb.table("...").select().build().path == "/..."  # only . and .. are special
+
+
 def test_paths(rdb: Rdb) -> None:
     assert rdb.from_("students").select().build().path == "/students"
     assert rdb.schema("db1").table("t").select().build().path == "/db1/t"
@@ -306,17 +368,35 @@ def test_paths(rdb: Rdb) -> None:
         rdb.table("")
 
 
-def test_mysql_mode_headers(rdb: Rdb) -> None:
+def test_mysql_mode_sends_instance_and_both_profiles_on_every_request(rdb: Rdb) -> None:
+    # The official SDKs send X-Db-Instance and both profile headers whatever the verb.
     mysql = rdb.mysql()
     read = mysql.table("t").select().build()
     assert read.path == "/t"
-    assert read.headers["X-Db-Instance"] == "default"
-    assert read.headers["Accept-Profile"] == "env-1"
-    assert "Content-Profile" not in read.headers
-    write = rdb.mysql("shop", instance="ins-9").table("t").insert({"a": 1}).build()
-    assert write.headers["X-Db-Instance"] == "ins-9"
-    assert write.headers["Content-Profile"] == "shop"
-    assert "Accept-Profile" not in write.headers
+    assert read.headers == {
+        "Accept": "application/json",
+        "X-Db-Instance": "default",
+        "Accept-Profile": "env-1",
+        "Content-Profile": "env-1",
+    }
+    shop = rdb.mysql("shop", instance="ins-9")
+    requests = [
+        shop.table("t").select().build(),
+        shop.table("t").select(head=True).build(),
+        shop.table("t").insert({"a": 1}).build(),
+        shop.table("t").upsert({"a": 1}).build(),
+        shop.table("t").update({"a": 1}).eq("id", 1).build(),
+        shop.table("t").delete().eq("id", 1).build(),
+        shop.rpc("fn", {"a": 1}).build(),
+        shop.rpc("fn", {"a": 1}, get=True).build(),
+    ]
+    for request in requests:
+        mysql_headers = {k: v for k, v in request.headers.items() if k not in ("Accept", "Prefer")}
+        assert mysql_headers == {
+            "X-Db-Instance": "ins-9",
+            "Accept-Profile": "shop",
+            "Content-Profile": "shop",
+        }, request.method
     plain = rdb.table("t").select().build()
     for header in ("X-Db-Instance", "Accept-Profile", "Content-Profile"):
         assert header not in plain.headers
@@ -347,3 +427,32 @@ def test_none_in_comparisons_is_refused(rdb: Rdb) -> None:
         q(rdb).in_("a", [1, None])
     with pytest.raises(InvalidRequestError):
         q(rdb).in_("a", "abc")
+
+
+def test_public_names_stay_where_they_were() -> None:
+    import cloudbase_async.rdb as rdb_package
+
+    for name in (
+        "Condition",
+        "CountMethod",
+        "DEFAULT_MYSQL_INSTANCE",
+        "Group",
+        "MaybeSingleQuery",
+        "MultipleRowsError",
+        "NoRowsError",
+        "QueryBuilder",
+        "Rdb",
+        "RdbPage",
+        "RdbResult",
+        "Returning",
+        "RowCountError",
+        "RpcBuilder",
+        "SingleQuery",
+        "Table",
+        "filters",
+        "parse_content_range",
+    ):
+        assert name in rdb_package.__all__
+        assert getattr(rdb_package, name) is not None
+    for name in f.__all__:
+        assert callable(getattr(f, name)), name

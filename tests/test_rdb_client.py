@@ -16,6 +16,7 @@ from cloudbase_async import (
     AuthenticationError,
     BadRequestError,
     CloudBase,
+    CloudBaseError,
     ConflictError,
     InternalServerError,
     InvalidRequestError,
@@ -25,6 +26,7 @@ from cloudbase_async import (
     PermissionDeniedError,
     RdbPage,
     RdbResult,
+    ResponseValidationError,
 )
 from cloudbase_async.rdb import RowCountError
 
@@ -295,15 +297,23 @@ async def test_mysql_mode_headers_on_the_wire(cb: CloudBase, mock: respx.MockRou
     db = cb.rdb.mysql()
     await db.table("orders").select().execute()
     await db.table("orders").update({"a": 1}).eq("id", 1).execute()
-    read_headers = read.calls.last.request.headers
-    write_headers = write.calls.last.request.headers
-    assert (read_headers["X-Db-Instance"], read_headers["Accept-Profile"]) == ("default", "env-1")
-    assert "Content-Profile" not in read_headers
-    assert (write_headers["X-Db-Instance"], write_headers["Content-Profile"]) == (
-        "default",
-        "env-1",
-    )
-    assert "Accept-Profile" not in write_headers
+    for route in (read, write):
+        headers = route.calls.last.request.headers
+        sent = {name: headers.get(name) for name in MYSQL_HEADERS}
+        assert sent == {
+            "X-Db-Instance": "default",
+            "Accept-Profile": "env-1",
+            "Content-Profile": "env-1",
+        }
+        assert [name for name, _ in headers.multi_items() if name in MYSQL_HEADERS_LOWER] == [
+            "x-db-instance",
+            "accept-profile",
+            "content-profile",
+        ]  # each exactly once
+
+
+MYSQL_HEADERS = ("X-Db-Instance", "Accept-Profile", "Content-Profile")
+MYSQL_HEADERS_LOWER = tuple(name.lower() for name in MYSQL_HEADERS)
 
 
 async def test_paginate_by_key(cb: CloudBase, mock: respx.MockRouter) -> None:
@@ -413,3 +423,113 @@ async def test_paginate_by_a_key_that_is_not_selected_fails_before_yielding(
     with pytest.raises(InvalidRequestError, match="'id'"):
         await consume()
     assert seen == []
+
+
+# --- answers this SDK cannot read are ResponseValidationError -------------------------
+
+UNREADABLE = [
+    pytest.param(b'[{"id": 1', id="truncated-json"),
+    pytest.param(b"<html>gateway</html>", id="html"),
+    pytest.param(b'[{"name": "\xff\xfe"}]', id="invalid-utf8"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-too-deep"),
+]
+
+
+def _queries(cb: CloudBase) -> dict[str, Any]:
+    students = cb.rdb.table("students")
+    return {
+        "select": students.select(),
+        "single": students.select().eq("id", 1).single(),
+        "maybe_single": students.select().eq("id", 1).maybe_single(),
+        "insert": students.insert({"name": "a"}, returning="representation"),
+        "rpc": cb.rdb.rpc("fn", {"a": 1}),
+    }
+
+
+@pytest.mark.parametrize("body", UNREADABLE)
+async def test_an_unreadable_2xx_body_is_a_response_validation_error(
+    cb: CloudBase, mock: respx.MockRouter, body: bytes
+) -> None:
+    mock.route(url__startswith=ROOT).mock(
+        return_value=httpx.Response(
+            200, content=body, headers={"Content-Type": "application/json", "X-Request-Id": "r"}
+        )
+    )
+    for name, query in _queries(cb).items():
+        with pytest.raises(ResponseValidationError) as caught:
+            await query.execute()
+        assert isinstance(caught.value, CloudBaseError), name
+        assert (caught.value.status_code, caught.value.request_id) == (200, "r"), name
+    with pytest.raises(ResponseValidationError):
+        async for _ in cb.rdb.table("students").select().paginate():
+            pass
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"id": 1}, "rows", 3],
+    ids=["object", "string", "number"],
+)
+async def test_a_query_answer_that_is_not_an_array_is_refused(
+    cb: CloudBase, mock: respx.MockRouter, body: object
+) -> None:
+    mock.get(f"{ROOT}/students").mock(return_value=httpx.Response(200, json=body))
+    with pytest.raises(ResponseValidationError, match="array"):
+        await cb.rdb.table("students").select().execute()
+
+
+@pytest.mark.parametrize(
+    "row",
+    [{"id": "one", "name": "a"}, {"name": "a"}, ["id", 1], "row"],
+    ids=["wrong-type", "missing-field", "list", "string"],
+)
+async def test_rows_that_do_not_fit_the_model_are_a_response_validation_error(
+    cb: CloudBase, mock: respx.MockRouter, row: object
+) -> None:
+    route = mock.get(f"{ROOT}/students")
+    route.mock(return_value=httpx.Response(200, json=[{"id": 1, "name": "ok"}, row]))
+    students = cb.rdb.table("students")
+    with pytest.raises(ResponseValidationError, match="Student") as caught:
+        await students.select().returns(Student).execute()
+    assert caught.value.status_code == 200
+    with pytest.raises(ResponseValidationError):
+        async for _ in students.select().returns(Student).paginate(key="name"):
+            pass
+
+    route.mock(return_value=httpx.Response(200, json=row))
+    mock.post(f"{ROOT}/rpc/fn").mock(return_value=httpx.Response(200, json=row))
+    for query in (
+        students.select().eq("id", 1).single().returns(Student),
+        students.select().eq("id", 1).maybe_single().returns(Student),
+        cb.rdb.rpc("fn").returns(Student),
+    ):
+        with pytest.raises(ResponseValidationError):
+            await query.execute()
+
+
+async def test_rpc_returns_structures_a_scalar_or_rows(
+    cb: CloudBase, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{ROOT}/rpc/add").mock(return_value=httpx.Response(200, json=5))
+    mock.post(f"{ROOT}/rpc/rows").mock(
+        return_value=httpx.Response(200, json=[{"id": 1, "name": "a"}])
+    )
+    mock.post(f"{ROOT}/rpc/one").mock(return_value=httpx.Response(200, json={"id": 2, "name": "b"}))
+    assert (await cb.rdb.rpc("add", {"a": 2, "b": 3}).returns(int).execute()).data == 5
+    rows = cb.rdb.rpc("rows").eq("id", 1).returns(Student)
+    assert (await rows.execute()).data == [Student(1, "a")]
+    assert (await cb.rdb.rpc("one").returns(Student).execute()).data == Student(2, "b")
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+async def test_dot_names_send_nothing(cb: CloudBase, mock: respx.MockRouter, name: str) -> None:
+    route = mock.route().mock(return_value=httpx.Response(200, json=[]))
+    for make in (
+        lambda: cb.rdb.table(name).select(),
+        lambda: cb.rdb.schema(name).table("t").select(),
+        lambda: cb.rdb.instance(name).schema("db").table("t").select(),
+        lambda: cb.rdb.rpc(name),
+    ):
+        with pytest.raises(InvalidRequestError, match="must not be"):
+            await make().execute()
+    assert route.call_count == 0

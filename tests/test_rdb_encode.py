@@ -13,15 +13,20 @@ import pytest
 from cloudbase_async import InvalidRequestError
 from cloudbase_async.rdb import filters as f, parse_content_range
 from cloudbase_async.rdb._encode import (
+    RESERVED_KEYS,
+    RESERVED_LAST_WORDS,
     clean_columns,
     format_array,
     format_list,
     format_range,
     format_scalar,
+    is_parameter_key,
     jsonable,
+    query_key,
     quote_item,
     render_top,
     render_tree,
+    restricts_rows,
 )
 
 
@@ -189,3 +194,88 @@ def test_jsonable() -> None:
 )
 def test_parse_content_range(header: str | None, total: int | None) -> None:
     assert parse_content_range(header) == total
+
+
+def test_the_reserved_names_of_postgrest_12() -> None:
+    # PostgREST 12's QueryParams.hs: `reserved` and `reservedEmbeddable`.
+    assert {"select", "columns", "on_conflict"} == RESERVED_KEYS
+    assert {"order", "limit", "offset", "and", "or"} == RESERVED_LAST_WORDS
+
+
+@pytest.mark.parametrize(
+    ("key", "reserved"),
+    [
+        ("select", True),
+        ("columns", True),
+        ("on_conflict", True),
+        ("order", True),
+        ("limit", True),
+        ("offset", True),
+        ("and", True),
+        ("or", True),
+        ("not.or", True),
+        ("classes.order", True),
+        ("classes.limit", True),
+        ("classes.select", False),  # only the table's own select= is reserved
+        ("not", False),
+        ("is", False),
+        ("in", False),
+        ("Select", False),  # PostgREST compares case-sensitively
+        ('"columns"', False),
+        ('classes."order"', False),
+        ("meta->>order", False),
+        ("ordering", False),
+    ],
+)
+def test_is_parameter_key(key: str, reserved: bool) -> None:
+    assert is_parameter_key(key) is reserved
+
+
+@pytest.mark.parametrize(
+    ("column", "key"),
+    [
+        ("name", "name"),
+        ("columns", '"columns"'),
+        ("on_conflict", '"on_conflict"'),
+        ("select", '"select"'),
+        ("or", '"or"'),
+        ("not", "not"),
+        ("classes.order", 'classes."order"'),
+        ("a.b.limit", 'a.b."limit"'),
+        ("classes.select", "classes.select"),
+        ("meta->>limit", "meta->>limit"),
+        ('meta->"a.limit"', 'meta->"a.limit"'),
+    ],
+)
+def test_query_key_quotes_reserved_names(column: str, key: str) -> None:
+    assert query_key(column) == key
+    assert not is_parameter_key(query_key(column))
+
+
+def test_query_key_refuses_a_json_key_it_cannot_make_safe() -> None:
+    with pytest.raises(InvalidRequestError, match="quote the JSON key"):
+        query_key("meta->a.limit")
+
+
+@pytest.mark.parametrize(
+    ("key", "restricts"),
+    [
+        ("name", True),
+        ('"columns"', True),
+        ("meta->>k", True),
+        ("or", True),
+        ("and", True),
+        ("not.or", True),
+        ("not.and", True),
+        ("classes.grade", False),
+        ("classes.or", False),
+        ('classes."order"', False),
+        ("meta->a.b", False),  # PostgREST reads a key with a dot as an embedded filter
+        ('"a.b"', False),
+        ("columns", False),
+        ("limit", False),
+        ("select", False),
+    ],
+)
+def test_restricts_rows(key: str, restricts: bool) -> None:
+    assert restricts_rows(key) is restricts

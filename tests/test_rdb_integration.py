@@ -429,6 +429,127 @@ class _Item:
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
 
+# --- names PostgREST reserves for its own parameters ----------------------------------
+
+RESERVED = ["select", "columns", "on_conflict", "order", "limit", "offset", "and", "or", "not"]
+
+
+def _count(server: PostgrestServer, table: str, where: str = "true") -> int:
+    """Rows in ``table``, counted by psql: a witness independent of the SDK and PostgREST."""
+    return int(server.psql(f"SELECT count(*) FROM {table} WHERE {where}").strip())
+
+
+async def test_reserved_names_never_pass_as_a_row_filter(
+    postgrest: PostgrestServer, cb: CloudBase
+) -> None:
+    # The calls that once changed every row of a table without such columns: PostgREST
+    # took the keys for its own parameters, so the write had no filter at all.
+    students = cb.rdb.table("students")
+    name = unique()
+    await students.insert([{"name": name, "age": 1}, {"name": unique(), "age": 2}]).execute()
+    before = _count(postgrest, "students")
+    calls = [
+        students.delete().match({"columns": "1"}),
+        students.delete().match({"on_conflict": "x"}),
+        students.update({"age": 99}).eq("on_conflict", "1"),
+        *(students.delete().eq(word, "1") for word in RESERVED),
+        *(students.update({"age": 99}).eq(word, "1") for word in RESERVED),
+    ]
+    for call in calls:
+        with pytest.raises(BadRequestError) as caught:  # a filter on a column students lacks
+            await call.execute()
+        assert caught.value.code == "42703", call
+    assert _count(postgrest, "students") == before
+    assert _count(postgrest, "students", "age = 99") == 0
+    # A JSON key with a dot would be read as a parameter too: refused before sending.
+    with pytest.raises(InvalidRequestError, match="quote the JSON key"):
+        await students.delete().eq("meta->a.limit", 1).execute()
+    # ... and a filter whose key holds a dot does not count as a row filter.
+    with pytest.raises(InvalidRequestError, match="all_rows"):
+        await students.delete().eq("meta->a.b", 1).execute()
+    assert _count(postgrest, "students") == before
+
+
+async def test_columns_named_like_reserved_words_filter_update_and_delete(
+    postgrest: PostgrestServer, cb: CloudBase
+) -> None:
+    words = cb.rdb.table("reserved_words")
+    tag = unique("tag")
+    rows = [{"tag": tag, **{word: f"{word}-{i}" for word in RESERVED}} for i in range(3)]
+    inserted = await words.insert(rows, returning="representation").execute()
+    ids = [row["id"] for row in inserted.data]
+    mine = words.select("id").eq("tag", tag)
+
+    for word in RESERVED:
+        found = await mine.eq(word, f"{word}-1").execute()
+        assert found.data == [{"id": ids[1]}], word
+        inside = mine.or_(f.eq(word, f"{word}-0"), f.eq(word, f"{word}-2")).order("id")
+        assert (await inside.execute()).data == [{"id": ids[0]}, {"id": ids[2]}], word
+        matched = await mine.match({word: f"{word}-2", "tag": tag}).execute()
+        assert matched.data == [{"id": ids[2]}], word
+
+    # Selected, ordered, and written back by those names.
+    listed = await (
+        words.select("order,limit").eq("tag", tag).order("order", desc=True).limit(1)
+    ).execute()
+    assert listed.data == [{"order": "order-2", "limit": "limit-2"}]
+    for word in RESERVED:
+        updated = await (
+            words.update({word: "changed"}, count="exact").eq("tag", tag).eq(word, f"{word}-0")
+        ).execute()
+        assert updated.count == 1, word
+        assert _count(postgrest, "reserved_words", f"tag = '{tag}' AND \"{word}\" = 'changed'") == 1
+    deleted = await words.delete(count="exact").eq("tag", tag).eq("columns", "changed").execute()
+    assert deleted.count == 1
+    alone = words.delete(returning="representation").eq("on_conflict", "on_conflict-1")
+    assert [row["id"] for row in (await alone.execute()).data] == [ids[1]]
+    assert _count(postgrest, "reserved_words", f"tag = '{tag}'") == 1
+
+
+async def test_embedded_columns_named_like_reserved_words(cb: CloudBase) -> None:
+    words = cb.rdb.table("reserved_words")
+    tag = unique("tag")
+    created = await words.insert([{"tag": tag}, {"tag": tag}], returning="representation").execute()
+    first, second = (row["id"] for row in created.data)
+    await (
+        cb.rdb.table("reserved_kids")
+        .insert([{"word_id": first, "order": "a", "limit": "x"}, {"word_id": second, "order": "b"}])
+        .execute()
+    )
+    found = await (
+        words.select("id,reserved_kids!inner(order)")
+        .eq("tag", tag)
+        .eq("reserved_kids.order", "b")
+        .execute()
+    )
+    assert found.data == [{"id": second, "reserved_kids": [{"order": "b"}]}]
+    limited = await (
+        words.select("id,reserved_kids!inner(id)")
+        .eq("tag", tag)
+        .eq("reserved_kids.limit", "x")
+        .execute()
+    )
+    assert [row["id"] for row in limited.data] == [first]
+
+
+async def test_function_arguments_named_like_reserved_words(cb: CloudBase) -> None:
+    args = {"limit": 3, "order": "desc"}
+    assert (await cb.rdb.rpc("reserved_args", args, get=True).execute()).data == "desc:3"
+    assert (await cb.rdb.rpc("reserved_args", args).execute()).data == "desc:3"
+
+
+async def test_dot_names_are_refused_before_sending(cb: CloudBase) -> None:
+    for make in (
+        lambda name: cb.rdb.table(name),
+        lambda name: cb.rdb.schema(name),
+        lambda name: cb.rdb.instance(name),
+        lambda name: cb.rdb.rpc(name),
+    ):
+        for name in (".", ".."):
+            with pytest.raises(InvalidRequestError, match="must not be"):
+                make(name)
+
+
 # --- the encoder, end to end: any string finds exactly its own row --------------------
 
 _SPECIAL = [
@@ -465,12 +586,15 @@ async def _round_trip(server: PostgrestServer, value: str) -> None:
         strings = cb.rdb.table("strings")
         inserted = await strings.insert({"value": value}, returning="representation").execute()
         row_id = inserted.data[0]["id"]
+        # A list item no row holds: a fixed one ("x") may have been inserted by an
+        # earlier example, and its row would then match too.
+        decoy = unique("decoy")
         queries = {
             "eq": strings.select().eq("value", value),
             "in": strings.select().in_("value", [value]),
-            "in2": strings.select().in_("value", ["other", value]),
+            "in2": strings.select().in_("value", [decoy, value]),
             "or": strings.select().or_(f.eq("value", value), f.eq("id", -1)),
-            "or_in": strings.select().or_(f.in_("value", [value, "x"]), f.is_("id", None)),
+            "or_in": strings.select().or_(f.in_("value", [value, decoy]), f.is_("id", None)),
             "not": strings.select().eq("id", row_id).not_("value", "neq", value),
         }
         for name, query in queries.items():

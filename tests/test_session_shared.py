@@ -28,6 +28,7 @@ from cloudbase_async import (
     InvalidRequestError,
     MemoryStore,
     RedisStore,
+    SessionStore,
     SessionStoreError,
     SharedSessionStore,
 )
@@ -135,7 +136,7 @@ async def signed_in(machine: Machine) -> tuple[CloudBase, CloudBase]:
     return a, b
 
 
-async def stored(store: SharedSessionStore, key: str = KEY) -> dict[str, Any] | None:
+async def stored(store: SessionStore, key: str = KEY) -> dict[str, Any] | None:
     raw = await store.get(key)
     return None if raw is None else json.loads(raw)
 

@@ -53,7 +53,7 @@ async def store(
         client = fakeredis.FakeAsyncRedis()
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
-        client = aioredis.from_url(server.url)
+        client = aioredis.from_url(server.url)  # type: ignore[assignment]
         await client.flushall()
     try:
         yield RedisStore(client, timeout=TIMEOUT)

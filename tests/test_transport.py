@@ -321,7 +321,7 @@ async def test_max_retries_bounds_attempts_and_copies_can_change_it(
 
 
 async def test_a_streamed_body_is_not_resent(mock: respx.MockRouter, sleeps: list[float]) -> None:
-    async def body():  # type: ignore[no-untyped-def]
+    async def body():
         yield b"chunk"
 
     route = mock.put(FN).mock(return_value=httpx.Response(503))

@@ -5,16 +5,8 @@ modifiers, and :mod:`cloudbase_async.rdb.filters` for conditions inside ``or_``/
 """
 
 from . import filters
-from ._builder import (
-    CountMethod,
-    MaybeSingleQuery,
-    QueryBuilder,
-    Returning,
-    RpcBuilder,
-    SingleQuery,
-    Table,
-)
-from ._client import DEFAULT_MYSQL_INSTANCE, Rdb
+from ._builder import MaybeSingleQuery, QueryBuilder, RpcBuilder, SingleQuery
+from ._client import DEFAULT_MYSQL_INSTANCE, Rdb, Table
 from ._encode import Condition, Group
 from ._result import (
     MultipleRowsError,
@@ -24,6 +16,7 @@ from ._result import (
     RowCountError,
     parse_content_range,
 )
+from ._spec import CountMethod, Returning
 
 __all__ = [
     "Condition",

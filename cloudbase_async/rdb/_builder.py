@@ -1,209 +1,53 @@
-"""Immutable query builders and the pure function that turns one into a request.
+"""Immutable query builders: filters and modifiers, and the calls that send them.
 
-A builder holds a frozen :class:`QuerySpec`; every method returns a new builder with a
-new spec, so a base query can be reused without leaking filters between uses::
+Every method returns a new builder, so a base query can be reused without leaking
+filters between uses::
 
     base = cb.rdb.table("students").select("id,name")
     adults, minors = base.gte("age", 18), base.lt("age", 18)   # base is unchanged
 
-:func:`build_request` is pure (spec in, :class:`Request` out): the unit tests check
-params, headers and bodies at string level without any HTTP.
+A step does not copy the request's spec: it links one :class:`~._spec.Edit` (a small
+tuple) to the chain it extends, so its cost does not grow with what the query already
+holds, and two queries grown from one base share that base. The spec is folded from
+the chain once, when the request is built by the pure :func:`~._spec.build_request`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
+from typing import Any, Generic, Literal, Self, TypeVar, overload
 
 import attrs
 
 from .._core.errors import APIError, InvalidRequestError
 from .._core.transport import Request, Response, Transport
-from .._core.types import UNSET, Timeout
+from .._core.types import Timeout
 from . import filters as f
-from ._encode import (
-    Condition,
-    Group,
-    clean_columns,
-    format_array,
-    format_scalar,
-    jsonable,
-    quote_column,
-    render_top,
+from ._encode import Condition, Group, clean_columns, render_top
+from ._result import (
+    NoRowsError,
+    RdbPage,
+    RdbResult,
+    decoded_body,
+    result_of,
+    row_count_error,
+    row_list,
+    structure_rows,
 )
-from ._result import NoRowsError, RdbPage, RdbResult, parse_content_range, row_count_error
+from ._spec import (
+    CountMethod,
+    Edit,
+    QuerySpec,
+    apply_edits,
+    build_request,
+    check_count,
+)
 
-__all__ = [
-    "CountMethod",
-    "MaybeSingleQuery",
-    "QueryBuilder",
-    "QuerySpec",
-    "Returning",
-    "RowData",
-    "Rows",
-    "RpcBuilder",
-    "SingleQuery",
-    "Table",
-    "build_request",
-]
+__all__ = ["MaybeSingleQuery", "QueryBuilder", "RpcBuilder", "SingleQuery"]
 
 Row = TypeVar("Row")
 M = TypeVar("M")
-Returning: TypeAlias = Literal["minimal", "representation"]
-#: A row to write: a dict of column values or an attrs instance (unstructured first).
-RowData: TypeAlias = Mapping[str, object] | attrs.AttrsInstance
-#: One row or a list of them.
-Rows: TypeAlias = RowData | Sequence[RowData]
-CountMethod: TypeAlias = Literal["exact", "planned", "estimated"]
-
-_OBJECT: Final = "application/vnd.pgrst.object+json"
-_READS: Final = frozenset({"GET", "HEAD"})
-_COUNTS: Final = ("exact", "planned", "estimated")
-
-Keyed: TypeAlias = tuple[tuple[str | None, Any], ...]  # (referenced table or None, value)
-
-
-def _set_keyed(items: Keyed, table: str | None, value: object) -> Keyed:
-    return (*((t, v) for t, v in items if t != table), (table, value))
-
-
-@attrs.frozen
-class QuerySpec:
-    """Everything one request says, before it is encoded. Built only by builders."""
-
-    method: str
-    path: str
-    select: str | None = None
-    filters: tuple[tuple[str, str], ...] = ()
-    root_filtered: bool = False
-    orders: Keyed = ()
-    limits: Keyed = ()
-    offsets: Keyed = ()
-    args: tuple[tuple[str, str], ...] = ()
-    body: object = UNSET
-    returning: Returning | None = None
-    count: CountMethod | None = None
-    resolution: Literal["merge-duplicates", "ignore-duplicates"] | None = None
-    on_conflict: str | None = None
-    columns: str | None = None
-    missing_default: bool = False
-    single_object: bool = False
-    all_rows: bool = False
-    instance: str | None = None
-    profile: str | None = None
-    rpc: bool = False
-
-    @property
-    def is_read(self) -> bool:
-        return self.method in _READS
-
-    @property
-    def is_insert(self) -> bool:
-        return self.method == "POST" and not self.rpc
-
-
-def _check_count(count: str | None) -> None:
-    if count is not None and count not in _COUNTS:
-        raise InvalidRequestError(f"count must be one of {', '.join(_COUNTS)}, got {count!r}")
-
-
-def _check_returning(returning: str) -> None:
-    if returning not in ("minimal", "representation"):
-        raise InvalidRequestError(
-            f"returning must be 'minimal' or 'representation', got {returning!r}"
-        )
-
-
-def _scoped(referenced_table: str | None, key: str) -> str:
-    return f"{referenced_table}.{key}" if referenced_table else key
-
-
-def build_request(spec: QuerySpec, *, timeout: Timeout = None) -> Request:
-    """The :class:`Request` for ``spec``: method, path, ordered params, headers, body.
-
-    Refuses (``InvalidRequestError``) an update or delete without a filter on the table
-    itself unless ``all_rows()`` was called.
-    """
-    if spec.method in ("PATCH", "DELETE") and not spec.root_filtered and not spec.all_rows:
-        verb = "update" if spec.method == "PATCH" else "delete"
-        raise InvalidRequestError(
-            f"Refusing to {verb} every row of {spec.path.rpartition('/')[2]!r}: add a "
-            f"filter (eq, in_, ...) or call .all_rows() to {verb} the whole table."
-        )
-    if spec.is_insert and spec.filters:
-        raise InvalidRequestError("insert() and upsert() take no filters")
-
-    params: list[tuple[str, str | int | float | bool | None]] = []
-    if spec.select is not None:
-        params.append(("select", spec.select))
-    params.extend(spec.args)
-    params.extend(spec.filters)
-    if spec.columns is not None:
-        params.append(("columns", spec.columns))
-    if spec.on_conflict is not None:
-        params.append(("on_conflict", spec.on_conflict))
-    # One order= per table (its keys comma-joined, in call order); "classes.limit"...
-    for table in dict.fromkeys(t for t, _ in spec.orders):
-        joined = ",".join(item for t, item in spec.orders if t == table)
-        params.append((_scoped(table, "order"), joined))
-    params.extend((_scoped(table, "limit"), str(n)) for table, n in spec.limits)
-    params.extend((_scoped(table, "offset"), str(n)) for table, n in spec.offsets)
-
-    headers: dict[str, str] = {}
-    prefer = []
-    if spec.returning is not None:
-        prefer.append(f"return={spec.returning}")
-    if spec.count is not None:
-        prefer.append(f"count={spec.count}")
-    if spec.resolution is not None:
-        prefer.append(f"resolution={spec.resolution}")
-    if spec.missing_default:
-        prefer.append("missing=default")
-    if prefer:
-        headers["Prefer"] = ",".join(prefer)
-    headers["Accept"] = _OBJECT if spec.single_object else "application/json"
-    if spec.instance is not None:
-        headers["X-Db-Instance"] = spec.instance
-    if spec.profile is not None:
-        # PostgREST (and CloudBase's MySQL gateway) pick the schema/database of a read
-        # from Accept-Profile and of a write from Content-Profile.
-        headers["Accept-Profile" if spec.is_read else "Content-Profile"] = spec.profile
-
-    extra: dict[str, Any] = {}
-    if spec.body is not UNSET:
-        extra["json"] = spec.body
-    return Request(
-        spec.method,
-        "rdb",
-        spec.path,
-        params=params,
-        headers=headers,
-        timeout=timeout,
-        **extra,
-    )
-
-
-def _rows(response: Response) -> Any:
-    """The decoded body; an empty body (``return=minimal``, HEAD, 204) is no rows."""
-    if response.status_code == 204 or not response.content:
-        return None
-    return response.json()
-
-
-def _structure_rows(rows: Any, row_type: type[Any] | None) -> Any:
-    if row_type is None or rows is None:
-        return rows
-    from .._core.convert import structure
-
-    if isinstance(rows, list):
-        return [structure(row, row_type) for row in rows]
-    return structure(rows, row_type)
-
-
-def _is_root_column(column: str) -> bool:
-    # "classes.grade" filters the embedded resource "classes", not the table itself.
-    return "." not in column.split("->", 1)[0]
 
 
 @attrs.frozen
@@ -215,11 +59,22 @@ class QueryBuilder(Generic[Row]):
     """
 
     transport: Transport = attrs.field(repr=False)
-    spec: QuerySpec
+    #: The spec the verb (``select()``, ``update()``...) started from.
+    base: QuerySpec = attrs.field(repr=False)
     row_type: type[Row] | None = None
+    #: The steps since, newest first (``None``: none yet).
+    edits: Edit | None = attrs.field(default=None, repr=False)
 
-    def _evolve(self, **changes: Any) -> Self:
-        return attrs.evolve(self, spec=attrs.evolve(self.spec, **changes))
+    @property
+    def spec(self) -> QuerySpec:
+        """Everything the request says so far (folded from the steps on each access)."""
+        return apply_edits(self.base, self.edits)
+
+    def _edit(self, field: str, value: object) -> Self:
+        return type(self)(self.transport, self.base, self.row_type, Edit(self.edits, field, value))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(spec={self.spec!r}, row_type={self.row_type!r})"
 
     # --- filters -----------------------------------------------------------------
 
@@ -240,15 +95,7 @@ class QueryBuilder(Generic[Row]):
         ):
             # Top-level filters are and-ed already: flatten into plain pairs.
             return self.where(*condition.items)  # type: ignore[arg-type]
-        key, value = render_top(condition, referenced_table)
-        if isinstance(condition, Condition):
-            root = _is_root_column(condition.column)
-        else:
-            root = referenced_table is None
-        return self._evolve(
-            filters=(*self.spec.filters, (key, value)),
-            root_filtered=self.spec.root_filtered or root,
-        )
+        return self._edit("filters", render_top(condition, referenced_table))
 
     def eq(self, column: str, value: object) -> Self:
         """``column = value`` (``None`` is refused: use :meth:`is_`)."""
@@ -369,9 +216,9 @@ class QueryBuilder(Generic[Row]):
         """Columns to return, e.g. ``"id,name,classes(grade)"``. On a write this also
         asks for the written rows back (``return=representation``)."""
         value = clean_columns(",".join(columns) or "*")
-        if self.spec.is_read or self.spec.rpc:
-            return self._evolve(select=value)
-        return self._evolve(select=value, returning="representation")
+        if self.base.is_read or self.base.rpc:
+            return self._edit("select", value)
+        return self._edit("select", value)._edit("returning", "representation")
 
     def order(
         self,
@@ -385,17 +232,17 @@ class QueryBuilder(Generic[Row]):
         item = f"{column}.{'desc' if desc else 'asc'}"
         if nulls_first is not None:
             item += ".nullsfirst" if nulls_first else ".nullslast"
-        return self._evolve(orders=(*self.spec.orders, (referenced_table, item)))
+        return self._edit("orders", (referenced_table, item))
 
     def limit(self, count: int, *, referenced_table: str | None = None) -> Self:
         if count < 0:
             raise InvalidRequestError(f"limit must be >= 0, got {count}")
-        return self._evolve(limits=_set_keyed(self.spec.limits, referenced_table, count))
+        return self._edit("limits", (referenced_table, count))
 
     def offset(self, count: int, *, referenced_table: str | None = None) -> Self:
         if count < 0:
             raise InvalidRequestError(f"offset must be >= 0, got {count}")
-        return self._evolve(offsets=_set_keyed(self.spec.offsets, referenced_table, count))
+        return self._edit("offsets", (referenced_table, count))
 
     def range(self, start: int, end: int, *, referenced_table: str | None = None) -> Self:
         """Rows ``start`` to ``end``, both included, counted from 0."""
@@ -407,21 +254,22 @@ class QueryBuilder(Generic[Row]):
 
     def all_rows(self) -> Self:
         """Allow this ``update()``/``delete()`` to touch every row (no filter needed)."""
-        return self._evolve(all_rows=True)
+        return self._edit("all_rows", True)
 
     def returns(self, model: type[M]) -> QueryBuilder[M]:
         """Structure each row into ``model`` (an attrs class) with the SDK's converter."""
-        return QueryBuilder(self.transport, self.spec, model)
+        return QueryBuilder(self.transport, self.base, model, self.edits)
 
     def single(self) -> SingleQuery[Row]:
         """Exactly one row: ``data`` is that row. No row raises :class:`NoRowsError`
         (a :class:`NotFoundError`); several raise :class:`MultipleRowsError`."""
-        return SingleQuery(self.transport, self._evolve(single_object=True).spec, self.row_type)
+        spec = self._edit("single_object", True).spec
+        return SingleQuery(self.transport, spec, self.row_type)
 
     def maybe_single(self) -> MaybeSingleQuery[Row]:
         """At most one row: ``data`` is that row or ``None``; several raise
         :class:`MultipleRowsError`."""
-        spec = self._evolve(single_object=True).spec
+        spec = self._edit("single_object", True).spec
         return MaybeSingleQuery(self.transport, spec, self.row_type)
 
     # --- running -----------------------------------------------------------------
@@ -433,16 +281,16 @@ class QueryBuilder(Generic[Row]):
     async def execute(self, *, timeout: Timeout = None) -> RdbResult[list[Row]]:
         """Send the query. Reads (GET/HEAD) are retried when safe; writes never."""
         response = await self.transport.send(build_request(self.spec, timeout=timeout))
-        rows = _rows(response)
-        return RdbResult(
-            data=_structure_rows(rows, self.row_type) if rows is not None else [],
-            count=parse_content_range(response.headers.get("content-range")),
+        rows = structure_rows(
+            row_list(response),
+            self.row_type,
             status_code=response.status_code,
             request_id=response.request_id,
         )
+        return result_of(response, rows)
 
     def _require_read(self, what: str) -> None:
-        if not self.spec.is_read:
+        if not self.base.is_read:
             raise InvalidRequestError(f"{what}() works on select() queries only")
 
     async def page(
@@ -461,8 +309,8 @@ class QueryBuilder(Generic[Row]):
         self._require_read("page")
         if number < 1 or page_size < 1:
             raise InvalidRequestError("page numbers and sizes start at 1")
-        _check_count(count)
-        query = self._evolve(count=count).range((number - 1) * page_size, number * page_size - 1)
+        check_count(count)
+        query = self._edit("count", count).range((number - 1) * page_size, number * page_size - 1)
         try:
             result = await query.execute(timeout=timeout)
         except APIError as exc:
@@ -486,15 +334,13 @@ class QueryBuilder(Generic[Row]):
         self._require_read("paginate")
         if page_size < 1:
             raise InvalidRequestError("page_size must be >= 1")
-        if any(t is None for t, _ in (*self.spec.limits, *self.spec.offsets)):
+        spec = self.spec
+        if any(t is None for t, _ in (*spec.limits, *spec.offsets)):
             raise InvalidRequestError("paginate() sets limit/offset itself; remove yours")
         # Rows are structured here, after the key is read; no count is needed per page.
-        spec = attrs.evolve(self.spec, count=None)
-        raw: QueryBuilder[Any] = QueryBuilder(self.transport, spec, None)
-        keyset = not any(t is None for t, _ in self.spec.orders)
-        if keyset or not any(
-            t is None and str(v).split(".")[0] == key for t, v in self.spec.orders
-        ):
+        raw: QueryBuilder[Any] = QueryBuilder(self.transport, attrs.evolve(spec, count=None))
+        keyset = not any(t is None for t, _ in spec.orders)
+        if keyset or not any(t is None and str(v).split(".")[0] == key for t, v in spec.orders):
             raw = raw.order(key)
         raw = raw.limit(page_size)
         last: object = None
@@ -505,7 +351,8 @@ class QueryBuilder(Generic[Row]):
                 query = query.gt(key, last)
             elif not keyset:
                 query = query.offset(offset)
-            rows = (await query.execute(timeout=timeout)).data
+            result = await query.execute(timeout=timeout)
+            rows = result.data
             full = len(rows) == page_size
             if keyset and full:
                 # Checked before yielding: a caller never gets half the rows, then an error.
@@ -516,7 +363,12 @@ class QueryBuilder(Generic[Row]):
                     )
                 last = last_row[key]
             for row in rows:
-                yield _structure_rows(row, self.row_type)
+                yield structure_rows(
+                    row,
+                    self.row_type,
+                    status_code=result.status_code,
+                    request_id=result.request_id,
+                )
             if not full:
                 return
             offset += len(rows)
@@ -543,18 +395,13 @@ class SingleQuery(Generic[Row]):
 
     async def execute(self, *, timeout: Timeout = None) -> RdbResult[Row]:
         response = await _send_single(self.transport, self.spec, timeout)
-        row = _rows(response)
+        row = decoded_body(response)
         if row is None:
             raise InvalidRequestError(
                 "single() got no row back: a write needs returning='representation' "
                 "(or .select()) to return its row"
             )
-        return RdbResult(
-            data=_structure_rows(row, self.row_type),
-            count=parse_content_range(response.headers.get("content-range")),
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
+        return result_of(response, _structured(response, row, self.row_type))
 
 
 @attrs.frozen
@@ -578,12 +425,13 @@ class MaybeSingleQuery(Generic[Row]):
             if isinstance(exc, NoRowsError):
                 return RdbResult(None, None, exc.status_code, exc.request_id)
             raise
-        return RdbResult(
-            data=_structure_rows(_rows(response), self.row_type),
-            count=parse_content_range(response.headers.get("content-range")),
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
+        return result_of(response, _structured(response, decoded_body(response), self.row_type))
+
+
+def _structured(response: Response, rows: Any, row_type: type[Any] | None) -> Any:
+    return structure_rows(
+        rows, row_type, status_code=response.status_code, request_id=response.request_id
+    )
 
 
 async def _send_single(transport: Transport, spec: QuerySpec, timeout: Timeout) -> Response:
@@ -601,137 +449,10 @@ class RpcBuilder(QueryBuilder[Any]):
     """A call of a database function; filters and modifiers apply to a set-returning
     function's rows. ``data`` is whatever the function returns (rows, a scalar...)."""
 
+    def returns(self, model: type[M]) -> RpcBuilder:
+        """Structure the result (each row, or the one value) into ``model``."""
+        return RpcBuilder(self.transport, self.base, model, self.edits)
+
     async def execute(self, *, timeout: Timeout = None) -> RdbResult[Any]:
         response = await self.transport.send(build_request(self.spec, timeout=timeout))
-        return RdbResult(
-            data=_structure_rows(_rows(response), self.row_type),
-            count=parse_content_range(response.headers.get("content-range")),
-            status_code=response.status_code,
-            request_id=response.request_id,
-        )
-
-
-def rpc_args_params(args: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    """Function arguments as query pairs (for ``get=True``); lists become arrays."""
-    pairs = []
-    for name, value in args.items():
-        text = format_array(value) if isinstance(value, list | tuple) else format_scalar(value)
-        pairs.append((name, text))
-    return tuple(pairs)
-
-
-def _rows_payload(rows: Rows) -> tuple[object, str | None]:
-    """The JSON body for insert/upsert and, for a list, the ``columns=`` it writes."""
-    if isinstance(rows, Mapping) or attrs.has(type(rows)):
-        return jsonable(rows), None
-    if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
-        raise InvalidRequestError("insert()/upsert() take a dict, an attrs instance or a list")
-    body = [jsonable(row) for row in rows]
-    names: dict[str, None] = {}
-    for row in body:
-        if not isinstance(row, Mapping):
-            raise InvalidRequestError("every row must be a dict or an attrs instance")
-        names.update(dict.fromkeys(row))
-    # PostgREST wants every object of a bulk insert to have the same keys unless it is
-    # told the column list: with it, a key missing from a row means NULL (or DEFAULT).
-    columns = ",".join(quote_column(name) for name in names) if names else None
-    return body, columns
-
-
-@attrs.frozen
-class Table:
-    """One table (or view) of the database; start a query with a verb."""
-
-    transport: Transport = attrs.field(repr=False)
-    path: str
-    instance: str | None = None
-    profile: str | None = None
-
-    def _spec(self, method: str, **fields: Any) -> QuerySpec:
-        return QuerySpec(method, self.path, instance=self.instance, profile=self.profile, **fields)
-
-    def _query(self, spec: QuerySpec) -> QueryBuilder[dict[str, Any]]:
-        return QueryBuilder(self.transport, spec)
-
-    def select(
-        self, *columns: str, count: CountMethod | None = None, head: bool = False
-    ) -> QueryBuilder[dict[str, Any]]:
-        """Read rows: ``select("id,name,classes(grade,class_number)")`` (default ``*``).
-
-        ``count`` asks for the total (``result.count``); ``head=True`` asks for the
-        count only (a HEAD request, no rows).
-        """
-        _check_count(count)
-        columns_text = clean_columns(",".join(columns) or "*")
-        return self._query(self._spec("HEAD" if head else "GET", select=columns_text, count=count))
-
-    def insert(
-        self,
-        rows: Rows,
-        *,
-        returning: Returning = "minimal",
-        count: CountMethod | None = None,
-        default_to_null: bool = True,
-    ) -> QueryBuilder[dict[str, Any]]:
-        """Insert one row (dict or attrs instance) or a list of rows.
-
-        ``returning="representation"`` returns the inserted rows. In a list, a key that
-        some rows lack is written as NULL, or as the column default when
-        ``default_to_null=False``.
-        """
-        _check_returning(returning)
-        _check_count(count)
-        body, columns = _rows_payload(rows)
-        return self._query(
-            self._spec(
-                "POST",
-                body=body,
-                columns=columns,
-                returning=returning,
-                count=count,
-                missing_default=not default_to_null,
-            )
-        )
-
-    def upsert(
-        self,
-        rows: Rows,
-        *,
-        on_conflict: str | None = None,
-        ignore_duplicates: bool = False,
-        returning: Returning = "minimal",
-        count: CountMethod | None = None,
-        default_to_null: bool = True,
-    ) -> QueryBuilder[dict[str, Any]]:
-        """Insert, or on a conflict (primary key, or the unique columns named in
-        ``on_conflict``) update the existing row (merge) or keep it
-        (``ignore_duplicates=True``)."""
-        query = self.insert(rows, returning=returning, count=count, default_to_null=default_to_null)
-        resolution = "ignore-duplicates" if ignore_duplicates else "merge-duplicates"
-        on = clean_columns(on_conflict) if on_conflict else None
-        return query._evolve(resolution=resolution, on_conflict=on)
-
-    def update(
-        self,
-        values: RowData,
-        *,
-        returning: Returning = "minimal",
-        count: CountMethod | None = None,
-    ) -> QueryBuilder[dict[str, Any]]:
-        """Set ``values`` on the rows the filters select. Without a filter it is refused
-        before sending, unless ``.all_rows()`` says every row is meant."""
-        _check_returning(returning)
-        _check_count(count)
-        body = jsonable(values)
-        if not isinstance(body, Mapping) or not body:
-            raise InvalidRequestError("update() takes a non-empty dict of column values")
-        return self._query(self._spec("PATCH", body=body, returning=returning, count=count))
-
-    def delete(
-        self, *, returning: Returning = "minimal", count: CountMethod | None = None
-    ) -> QueryBuilder[dict[str, Any]]:
-        """Delete the rows the filters select. Without a filter it is refused before
-        sending, unless ``.all_rows()`` says every row is meant."""
-        _check_returning(returning)
-        _check_count(count)
-        return self._query(self._spec("DELETE", returning=returning, count=count))
+        return result_of(response, _structured(response, decoded_body(response), self.row_type))

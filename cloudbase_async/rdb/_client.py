@@ -1,29 +1,150 @@
-"""``cb.rdb``: the entry point of the relational database REST API (PostgREST dialect)."""
+"""``cb.rdb`` and its tables: where every relational database query starts.
+
+:class:`Rdb` names the path (schema, instance, table, function) and the MySQL-mode
+headers; :class:`Table` starts a query with a verb and hands it to the builders.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import quote
+from typing import Any
 
 import attrs
 
 from .._core.errors import InvalidRequestError
+from .._core.paths import segment
 from .._core.transport import Transport
-from ._builder import CountMethod, QuerySpec, RpcBuilder, Table, _check_count, rpc_args_params
-from ._encode import jsonable
+from ._builder import QueryBuilder, RpcBuilder
+from ._encode import clean_columns, jsonable
+from ._spec import (
+    CountMethod,
+    QuerySpec,
+    Returning,
+    RowData,
+    Rows,
+    check_count,
+    check_returning,
+    rows_payload,
+    rpc_args_params,
+)
 
-__all__ = ["DEFAULT_MYSQL_INSTANCE", "Rdb"]
+__all__ = ["DEFAULT_MYSQL_INSTANCE", "Rdb", "Table"]
 
 #: The instance id of the environment's own MySQL database.
 DEFAULT_MYSQL_INSTANCE = "default"
 
 
-def _segment(name: str, what: str) -> str:
-    if not name or not name.strip():
-        raise InvalidRequestError(f"A {what} name must not be empty")
-    # Percent-encoded here, once: a "/" in a name must not become a path separator.
-    # httpx leaves existing %XX escapes in a path alone.
-    return quote(name, safe="")
+@attrs.frozen
+class Table:
+    """One table (or view) of the database; start a query with a verb."""
+
+    transport: Transport = attrs.field(repr=False)
+    path: str
+    instance: str | None = None
+    profile: str | None = None
+
+    def _spec(self, method: str, **fields: Any) -> QuerySpec:
+        return QuerySpec(method, self.path, instance=self.instance, profile=self.profile, **fields)
+
+    def _query(self, spec: QuerySpec) -> QueryBuilder[dict[str, Any]]:
+        return QueryBuilder(self.transport, spec)
+
+    def select(
+        self, *columns: str, count: CountMethod | None = None, head: bool = False
+    ) -> QueryBuilder[dict[str, Any]]:
+        """Read rows: ``select("id,name,classes(grade,class_number)")`` (default ``*``).
+
+        ``count`` asks for the total (``result.count``); ``head=True`` asks for the
+        count only (a HEAD request, no rows).
+        """
+        check_count(count)
+        columns_text = clean_columns(",".join(columns) or "*")
+        return self._query(self._spec("HEAD" if head else "GET", select=columns_text, count=count))
+
+    def insert(
+        self,
+        rows: Rows,
+        *,
+        returning: Returning = "minimal",
+        count: CountMethod | None = None,
+        default_to_null: bool = True,
+    ) -> QueryBuilder[dict[str, Any]]:
+        """Insert one row (dict or attrs instance) or a list of rows.
+
+        ``returning="representation"`` returns the inserted rows. In a list, a key that
+        some rows lack is written as NULL, or as the column default when
+        ``default_to_null=False``.
+        """
+        return self._query(self._write_spec(rows, returning, count, default_to_null))
+
+    def _write_spec(
+        self,
+        rows: Rows,
+        returning: Returning,
+        count: CountMethod | None,
+        default_to_null: bool,
+        **fields: Any,
+    ) -> QuerySpec:
+        check_returning(returning)
+        check_count(count)
+        body, columns = rows_payload(rows)
+        return self._spec(
+            "POST",
+            body=body,
+            columns=columns,
+            returning=returning,
+            count=count,
+            missing_default=not default_to_null,
+            **fields,
+        )
+
+    def upsert(
+        self,
+        rows: Rows,
+        *,
+        on_conflict: str | None = None,
+        ignore_duplicates: bool = False,
+        returning: Returning = "minimal",
+        count: CountMethod | None = None,
+        default_to_null: bool = True,
+    ) -> QueryBuilder[dict[str, Any]]:
+        """Insert, or on a conflict (primary key, or the unique columns named in
+        ``on_conflict``) update the existing row (merge) or keep it
+        (``ignore_duplicates=True``)."""
+        spec = self._write_spec(
+            rows,
+            returning,
+            count,
+            default_to_null,
+            resolution="ignore-duplicates" if ignore_duplicates else "merge-duplicates",
+            on_conflict=clean_columns(on_conflict) if on_conflict else None,
+        )
+        return self._query(spec)
+
+    def update(
+        self,
+        values: RowData,
+        *,
+        returning: Returning = "minimal",
+        count: CountMethod | None = None,
+    ) -> QueryBuilder[dict[str, Any]]:
+        """Set ``values`` on the rows the filters select. Without a filter it is refused
+        before sending, unless ``.all_rows()`` says every row is meant."""
+        check_returning(returning)
+        check_count(count)
+        body = jsonable(values)
+        if not isinstance(body, Mapping) or not body:
+            raise InvalidRequestError("update() takes a non-empty dict of column values")
+        return self._query(self._spec("PATCH", body=body, returning=returning, count=count))
+
+    def delete(
+        self, *, returning: Returning = "minimal", count: CountMethod | None = None
+    ) -> QueryBuilder[dict[str, Any]]:
+        """Delete the rows the filters select. Without a filter it is refused before
+        sending, unless ``.all_rows()`` says every row is meant."""
+        check_returning(returning)
+        check_count(count)
+        return self._query(self._spec("DELETE", returning=returning, count=count))
 
 
 @attrs.frozen
@@ -37,6 +158,10 @@ class Rdb:
       the ``X-Db-Instance`` and ``Accept-Profile``/``Content-Profile`` headers the
       MySQL gateway reads (defaults: instance ``"default"``, database = the env id).
     * ``cb.rdb.rpc("fn", {...})``: ``/v1/rdb/rest/rpc/fn``
+
+    Every name placed into a path is percent-encoded as one segment (a ``/`` in a name
+    stays inside it); an empty name, ``"."``, ``".."`` or a control character is
+    refused with ``InvalidRequestError`` before anything is sent.
     """
 
     transport: Transport = attrs.field(repr=False)
@@ -53,16 +178,17 @@ class Rdb:
 
     def schema(self, name: str) -> Rdb:
         """Tables of schema/database ``name``, addressed in the path (``/{name}/{table}``)."""
-        return attrs.evolve(self, schema_segment=_segment(name, "schema"))
+        return attrs.evolve(self, schema_segment=segment(name, "An rdb schema name"))
 
     def instance(self, instance_id: str) -> Rdb:
         """Tables of a database instance, in the path: ``.instance(i).schema(db).table(t)``."""
-        return attrs.evolve(self, instance_segment=_segment(instance_id, "instance"))
+        return attrs.evolve(self, instance_segment=segment(instance_id, "An rdb instance id"))
 
     def mysql(self, database: str | None = None, *, instance: str = DEFAULT_MYSQL_INSTANCE) -> Rdb:
-        """MySQL mode: send ``X-Db-Instance: instance`` and name the database in
-        ``Accept-Profile`` (reads) / ``Content-Profile`` (writes); by default the
-        environment's own instance and the database named after the env id.
+        """MySQL mode: send ``X-Db-Instance: instance`` and name the database in both
+        ``Accept-Profile`` and ``Content-Profile`` on every request, as the official
+        SDKs do; by default the environment's own instance and the database named after
+        the env id.
 
         Against PostgreSQL/PostgREST the profile headers select the schema.
         """
@@ -77,7 +203,7 @@ class Rdb:
         ``update``/``delete``."""
         return Table(
             self.transport,
-            f"{self._prefix()}/{_segment(name, 'table')}",
+            f"{self._prefix()}/{segment(name, 'An rdb table name')}",
             instance=self.instance_header,
             profile=self.profile,
         )
@@ -102,9 +228,9 @@ class Rdb:
         retried like any read. Filters, ``order`` and ``limit`` apply to functions that
         return rows.
         """
-        _check_count(count)
+        check_count(count)
         args = dict(args or {})
-        path = f"{self._prefix()}/rpc/{_segment(function, 'function')}"
+        path = f"{self._prefix()}/rpc/{segment(function, 'An rdb function name')}"
         if get or head:
             spec = QuerySpec(
                 "HEAD" if head else "GET",

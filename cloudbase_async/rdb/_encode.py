@@ -11,6 +11,14 @@ against PostgREST 12):
   dropped. Such values are wrapped in double quotes, with ``\\`` and ``"`` escaped by a
   backslash, whenever they contain anything PostgREST could read as grammar.
 
+Keys need care too. PostgREST 12 reads some query keys as its own parameters, never as
+filters (``src/PostgREST/ApiRequest/QueryParams.hs``, checked against 12.0.2): a key
+equal to ``select``, ``columns`` or ``on_conflict``, and a key whose last
+``.``-separated word is ``order``, ``limit``, ``offset``, ``and`` or ``or``. So
+``?columns=eq.1`` on a DELETE is not a filter at all, and every row goes. A column with
+such a name is filtered by quoting it (``?"columns"=eq.1``), which PostgREST parses as
+the column name: :func:`query_key` does that for every filter and function argument.
+
 Everything here produces *unencoded* text: percent-encoding happens once, when httpx
 builds the URL from the ordered list of ``(key, value)`` pairs.
 """
@@ -35,6 +43,8 @@ __all__ = [
     "Condition",
     "Group",
     "Operand",
+    "RESERVED_KEYS",
+    "RESERVED_LAST_WORDS",
     "Raw",
     "Text",
     "ValueList",
@@ -45,9 +55,12 @@ __all__ = [
     "format_scalar",
     "jsonable",
     "quote_column",
+    "is_parameter_key",
+    "query_key",
     "quote_item",
     "render_top",
     "render_tree",
+    "restricts_rows",
 ]
 
 # Characters that end or restructure a value inside a list or logic tree, or that
@@ -58,6 +71,14 @@ _RESERVED_WORDS: Final = frozenset({"null", "true", "false", "unknown"})
 # PostgreSQL array literals: quote an element holding any of these, or the word NULL.
 _ARRAY_NEEDS_QUOTES: Final = re.compile(r'[{},"\\\s]')
 _SELECT_WHITESPACE: Final = re.compile(r'\s+(?=(?:[^"]*"[^"]*")*[^"]*$)')
+
+#: Query keys PostgREST reads as its own parameters (``reserved`` in QueryParams.hs).
+RESERVED_KEYS: Final = frozenset({"select", "columns", "on_conflict"})
+#: Last ``.``-words that make a key a parameter of the table or of an embedded resource
+#: (``order``, ``classes.limit``, ``not.or``...: ``reservedEmbeddable`` there).
+RESERVED_LAST_WORDS: Final = frozenset({"order", "limit", "offset", "and", "or"})
+#: The keys of top-level logic trees, which do restrict the table's own rows.
+_ROOT_LOGIC_KEYS: Final = frozenset({"and", "or", "not.and", "not.or"})
 
 
 def _escape(text: str) -> str:
@@ -237,15 +258,53 @@ def render_tree(item: Condition | Group | str) -> str:
     return f"{_not(item.negated)}{item.kind}({inner})"
 
 
+def is_parameter_key(key: str) -> bool:
+    """Whether PostgREST reads the query key ``key`` as one of its parameters (``select``,
+    ``order``, ``classes.limit``, ``or``...) rather than as a filter or an argument."""
+    return key in RESERVED_KEYS or key.rpartition(".")[2] in RESERVED_LAST_WORDS
+
+
+def query_key(name: str) -> str:
+    """The query key that filters column ``name`` (or passes argument ``name``).
+
+    A name PostgREST would read as one of its parameters gets its last word quoted:
+    ``"columns"``, ``classes."order"``. A name that cannot be made safe that way (a JSON
+    path whose key holds the dot: ``meta->a.limit``) is refused, since sending it would
+    not filter anything.
+    """
+    if not is_parameter_key(name):
+        return name
+    prefix, dot, last = name.rpartition(".")
+    if "->" in prefix:
+        raise InvalidRequestError(
+            f"PostgREST would read the filter {name!r} as its {last!r} parameter, not as a "
+            f'filter; quote the JSON key that holds the dot, e.g. meta->"a.{last}".'
+        )
+    return f"{prefix}{dot}{_quoted(last)}"
+
+
+def restricts_rows(key: str) -> bool:
+    """Whether the filter sent under ``key`` restricts the rows of the table itself.
+
+    Not when it filters an embedded resource (``classes.grade``) or is a parameter.
+    PostgREST applies a filter to the table's own rows only when its key holds no ``.``
+    (the rule behind ``qsFiltersRoot``); quoted names and JSON keys with a dot are kept
+    out as well, so the no-filter guard never relies on a finer reading of the key.
+    """
+    return key in _ROOT_LOGIC_KEYS or ("." not in key and not is_parameter_key(key))
+
+
 def render_top(item: Condition | Group, referenced_table: str | None = None) -> tuple[str, str]:
     """The ``(key, value)`` query pair of a top-level filter.
 
-    A group's key is ``or``/``and`` (``not.or``...), prefixed by ``referenced_table.``
-    when it filters an embedded resource.
+    A condition's key is its column, quoted when PostgREST would take it for one of
+    its parameters (:func:`query_key`). A group's key is ``or``/``and``
+    (``not.or``...), prefixed by ``referenced_table.`` when it filters an embedded
+    resource.
     """
     if isinstance(item, Condition):
         value = f"{_not(item.negated)}{item.operator}.{_operand_top(item.operand)}"
-        return item.column, value
+        return query_key(item.column), value
     prefix = f"{referenced_table}." if referenced_table else ""
     inner = ",".join(render_tree(child) for child in item.items)
     return f"{prefix}{_not(item.negated)}{item.kind}", f"({inner})"

@@ -1,4 +1,11 @@
-"""Results of relational database calls, ``Content-Range`` parsing and row-count errors."""
+"""Results of relational database calls: reading a response into rows, ``Content-Range``
+parsing, and the row-count errors.
+
+A 2xx body is decoded by :meth:`Response.json` (invalid JSON or UTF-8 is a
+:class:`~cloudbase_async.ResponseValidationError`) and rows become ``returns(Model)``
+instances through :func:`~cloudbase_async._core.convert.structure_answer`, so a row that
+does not fit the model is one as well: never a bare ``ValueError`` or cattrs error.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
-from .._core.errors import APIError, NotFoundError
+from .._core.convert import structure_answer
+from .._core.errors import APIError, NotFoundError, ResponseValidationError
+from .._core.transport import Response
 
 __all__ = [
     "MultipleRowsError",
@@ -16,8 +25,12 @@ __all__ = [
     "RdbPage",
     "RdbResult",
     "RowCountError",
+    "decoded_body",
     "parse_content_range",
+    "result_of",
     "row_count_error",
+    "row_list",
+    "structure_rows",
 ]
 
 T = TypeVar("T")
@@ -54,6 +67,57 @@ class RdbResult(Generic[T]):
     count: int | None
     status_code: int
     request_id: str | None
+
+
+def result_of(response: Response, data: T) -> RdbResult[T]:
+    """The :class:`RdbResult` of ``response`` carrying ``data``."""
+    return RdbResult(
+        data=data,
+        count=parse_content_range(response.headers.get("content-range")),
+        status_code=response.status_code,
+        request_id=response.request_id,
+    )
+
+
+def decoded_body(response: Response) -> Any:
+    """The decoded JSON body; ``None`` for an empty one (``return=minimal``, HEAD, 204)."""
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+def row_list(response: Response) -> list[Any]:
+    """The rows of a query's answer: a JSON array (``[]`` for an empty body)."""
+    body = decoded_body(response)
+    if body is None:
+        return []
+    if not isinstance(body, list):
+        raise ResponseValidationError(
+            f"Expected a JSON array of rows in the answer, got: {str(body)[:200]}",
+            status_code=response.status_code,
+            request_id=response.request_id,
+            body=body,
+        )
+    return body
+
+
+def structure_rows(
+    rows: Any, row_type: type[Any] | None, *, status_code: int, request_id: str | None
+) -> Any:
+    """``rows`` (a list of rows, or one row) as ``row_type`` instances; unchanged when no
+    type was asked for. A row that does not fit is a ``ResponseValidationError``."""
+    if row_type is None or rows is None:
+        return rows
+    what = f"a {getattr(row_type, '__name__', row_type)} row"
+
+    def one(row: Any) -> Any:
+        return structure_answer(
+            row, row_type, status_code=status_code, request_id=request_id, what=what
+        )
+
+    if isinstance(rows, list):
+        return [one(row) for row in rows]
+    return one(rows)
 
 
 @attrs.frozen

@@ -87,6 +87,22 @@ CREATE FUNCTION add_numbers(a int, b int) RETURNS int
 CREATE FUNCTION students_older_than(min_age int) RETURNS SETOF students
     LANGUAGE sql STABLE AS 'SELECT * FROM students WHERE age > min_age';
 
+-- Columns and arguments named like PostgREST's own query parameters.
+CREATE TABLE reserved_words (
+    id serial PRIMARY KEY,
+    tag text NOT NULL,
+    "select" text, "columns" text, "on_conflict" text, "order" text, "limit" text,
+    "offset" text, "and" text, "or" text, "not" text
+);
+CREATE TABLE reserved_kids (
+    id serial PRIMARY KEY,
+    word_id int NOT NULL REFERENCES reserved_words (id) ON DELETE CASCADE,
+    "order" text,
+    "limit" text
+);
+CREATE FUNCTION reserved_args("limit" int, "order" text) RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$ SELECT "order" || ':' || "limit" $$;
+
 -- A second schema, selected with Accept-Profile / Content-Profile (the MySQL mode headers).
 CREATE SCHEMA other;
 CREATE TABLE other.notes (id serial PRIMARY KEY, body text NOT NULL);
@@ -94,12 +110,14 @@ INSERT INTO other.notes (body) VALUES ('from the other schema');
 
 GRANT USAGE ON SCHEMA public, other TO web_anon, authenticated;
 GRANT SELECT ON classes, students, strings, items TO web_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON classes, students, strings, items TO authenticated;
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON classes, students, strings, items, reserved_words, reserved_kids TO authenticated;
 GRANT SELECT, INSERT, UPDATE, DELETE ON other.notes TO authenticated;
 GRANT SELECT ON other.notes TO web_anon;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, other TO authenticated;
 GRANT EXECUTE ON FUNCTION add_numbers(int, int), students_older_than(int)
     TO web_anon, authenticated;
+GRANT EXECUTE ON FUNCTION reserved_args(int, text) TO authenticated;
 """
 
 
