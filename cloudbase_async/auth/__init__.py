@@ -19,9 +19,10 @@ from ._models import (
     VerificationTarget,
     VerificationToken,
 )
+from ._otp import OtpSignIn
 from ._phone import normalize_phone_number
 from ._redis import RedisStore
-from ._service import Auth, OtpSignIn
+from ._service import Auth
 from ._session import DEFAULT_REFRESH_MARGIN, SessionManager
 from ._store import MemoryStore, SessionStore
 from ._ticket import TicketCredentials, create_ticket

@@ -5,14 +5,16 @@ Sign-in, sign-up, verification, token and reset calls never carry the user's
 carry ``?client_id=`` and ``x-device-id`` instead, like the official SDK. Calls about the
 signed-in user (``get_user``, ``sudo``...) carry the session's token, refreshed first
 when needed.
+
+One class over ~30 calls, because ``cb.auth`` is one namespace mirroring the API's
+endpoint table (hence over 500 lines); the argument checks live in :mod:`._api` and the
+one-time-code handle in :mod:`._otp`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
-
-import attrs
 
 from .._core.convert import structure
 from .._core.credentials import StaticCredential
@@ -21,7 +23,15 @@ from .._core.paths import segment
 from .._core.service import Service
 from .._core.transport import Request, Transport
 from .._core.types import UNSET
-from ._api import bearer, jwt_claims, mapping
+from ._api import (
+    bearer,
+    captcha_fields,
+    contact_fields,
+    given_fields,
+    jwt_claims,
+    mapping,
+    token_text,
+)
 from ._events import AuthStateCallback, Subscription
 from ._models import (
     CaptchaChallenge,
@@ -37,97 +47,14 @@ from ._models import (
     VerificationToken,
     token_info,
 )
-from ._phone import normalize_phone_number
+from ._otp import OtpSignIn
 from ._session import Issued, SessionManager
 
-__all__ = ["Auth", "OtpSignIn"]
+__all__ = ["Auth"]
 
 T = TypeVar("T")
 
 _TARGETS: Final = frozenset({"ANY", "USER", "NOT_USER", "CUR_USER"})
-_CAPTCHA_HEADER: Final = "x-captcha-token"
-
-
-def _token(value: str | VerificationToken | SudoToken, what: str) -> str:
-    if isinstance(value, VerificationToken):
-        return value.verification_token
-    if isinstance(value, SudoToken):
-        return value.sudo_token
-    if not isinstance(value, str) or not value:
-        raise InvalidRequestError(f"{what} must be a non-empty string.")
-    return value
-
-
-def _contact(phone_number: str | None, email: str | None) -> dict[str, str]:
-    """Exactly one of phone number (normalised) or email, as the API's body fields."""
-    if (phone_number is None) == (email is None):
-        raise InvalidRequestError("Pass exactly one of phone_number= or email=.")
-    if phone_number is not None:
-        return {"phone_number": normalize_phone_number(phone_number)}
-    if not isinstance(email, str) or "@" not in email:
-        raise InvalidRequestError(f"Not an email address: {email!r}.")
-    return {"email": email.strip()}
-
-
-def _captcha(token: str | None) -> tuple[dict[str, str] | None, dict[str, str] | None]:
-    """Headers and query for a call retried with a solved captcha: the official SDK
-    appends ``?captcha_token=``, the API reference names the ``x-captcha-token`` header;
-    both are sent."""
-    if not token:
-        return None, None
-    return {_CAPTCHA_HEADER: token}, {"captcha_token": token}
-
-
-def _fields(**values: Any) -> dict[str, Any]:
-    """The keyword arguments that were given (``None`` means "leave out")."""
-    return {key: value for key, value in values.items() if value is not None}
-
-
-@attrs.frozen
-class OtpSignIn:
-    """A code was sent by :meth:`Auth.sign_in_with_otp`; ``await verify(code)`` finishes.
-
-    ``is_user`` tells whether the phone number or email already belongs to a user:
-    ``verify`` then signs in, otherwise it signs up a new user (with the optional
-    profile fields it takes).
-    """
-
-    verification: Verification
-    contact: Mapping[str, str]
-    _auth: Auth = attrs.field(repr=False, alias="auth")
-
-    @property
-    def is_user(self) -> bool:
-        return self.verification.is_user
-
-    async def verify(
-        self,
-        code: str,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        name: str | None = None,
-        gender: str | None = None,
-        picture: str | None = None,
-        locale: str | None = None,
-    ) -> Session:
-        """Check ``code``; sign in (existing user) or sign up (new user). Profile fields
-        apply to a sign-up only."""
-        token = await self._auth.verify(self.verification.verification_id, code)
-        if self.is_user:
-            username = self.contact.get("phone_number") or self.contact.get("email")
-            return await self._auth.sign_in_with_verification(token, username=username)
-        return await self._auth.sign_up(
-            verification_token=token,
-            phone_number=self.contact.get("phone_number"),
-            email=self.contact.get("email"),
-            username=username,
-            password=password,
-            name=name,
-            gender=gender,
-            picture=picture,
-            locale=locale,
-        )
 
 
 class Auth(Service):
@@ -194,7 +121,7 @@ class Auth(Service):
         self, path: str, body: Mapping[str, Any], *, captcha_token: str | None = None
     ) -> Session:
         issued = self._manager.issued_now()
-        headers, params = _captcha(captcha_token)
+        headers, params = captcha_fields(captcha_token)
         # Not retry-safe: every answered sign-in creates a login on the server (they
         # count against the per-user login limit) and may use up a one-time token.
         tokens = await self._answer(
@@ -251,9 +178,9 @@ class Auth(Service):
         """
         if target not in _TARGETS:
             raise InvalidRequestError(f"target must be one of {sorted(_TARGETS)}, got {target!r}.")
-        body: dict[str, Any] = {**_contact(phone_number, email), "target": target}
-        body.update(_fields(usage=usage, email_redirect_to=email_redirect_to))
-        headers, params = _captcha(captcha_token)
+        body: dict[str, Any] = {**contact_fields(phone_number, email), "target": target}
+        body.update(given_fields(usage=usage, email_redirect_to=email_redirect_to))
+        headers, params = captcha_fields(captcha_token)
         current_user = target == "CUR_USER"
         if not current_user and (key := self._manager.publishable_key) is not None:
             # As the official SDK does: the publishable key, never a (maybe expired)
@@ -294,9 +221,9 @@ class Auth(Service):
         ``username`` is the phone number (``"+86 13800138000"``) or email the code was
         sent to; the official SDKs send it along, and :class:`OtpSignIn` does too.
         """
-        body = {"verification_token": _token(verification_token, "verification_token")}
+        body = {"verification_token": token_text(verification_token, "verification_token")}
         if username is not None:
-            body["username"] = _token(username, "username")
+            body["username"] = token_text(username, "username")
         return await self._sign_in("/signin", body)
 
     async def sign_up(
@@ -320,11 +247,11 @@ class Auth(Service):
         user into this one. Username-and-password-only sign-up does not exist.
         """
         body: dict[str, Any] = {
-            **_contact(phone_number, email),
-            "verification_token": _token(verification_token, "verification_token"),
+            **contact_fields(phone_number, email),
+            "verification_token": token_text(verification_token, "verification_token"),
         }
         body.update(
-            _fields(
+            given_fields(
                 username=username,
                 password=password,
                 name=name,
@@ -352,26 +279,25 @@ class Auth(Service):
             handle = await cb.auth.sign_in_with_otp(phone_number="13800138000")
             session = await handle.verify(input("code: "))
         """
-        contact = _contact(phone_number, email)
+        details = contact_fields(phone_number, email)
         verification = await self.send_verification(
-            phone_number=contact.get("phone_number"),
-            email=contact.get("email"),
+            phone_number=details.get("phone_number"),
+            email=details.get("email"),
             target="ANY",
             captcha_token=captcha_token,
         )
-        return OtpSignIn(verification, contact, auth=self)
+        return OtpSignIn(verification, details, auth=self)
 
     async def sign_in_with_custom_ticket(self, ticket: str) -> Session:
         """Sign in with a ticket your server minted with the environment's custom-login key."""
         return await self._sign_in(
-            "/signin/custom", {"provider_id": "custom", "ticket": _token(ticket, "ticket")}
+            "/signin/custom", {"provider_id": "custom", "ticket": token_text(ticket, "ticket")}
         )
 
     async def sign_in_with_provider(self, provider_token: str) -> Session:
         """Sign in with a third-party provider token (from the provider/token exchange)."""
-        return await self._sign_in(
-            "/signin/with/provider", {"provider_token": _token(provider_token, "provider_token")}
-        )
+        body = {"provider_token": token_text(provider_token, "provider_token")}
+        return await self._sign_in("/signin/with/provider", body)
 
     # -- captcha ---------------------------------------------------------------------
 
@@ -394,7 +320,7 @@ class Auth(Service):
             CaptchaToken,
             "POST",
             "/captcha/data/verify",
-            json={"token": _token(token, "token"), "key": answer},
+            json={"token": token_text(token, "token"), "key": answer},
             authenticated=False,
         )
 
@@ -485,7 +411,7 @@ class Auth(Service):
                 data = await self._call(
                     "POST",
                     "/user/signout",
-                    json=_fields(redirect_uri=redirect_uri, state=state),
+                    json=given_fields(redirect_uri=redirect_uri, state=state),
                     headers=headers,
                     authenticated=False,
                     retry_safe=True,  # signing out twice ends the same session
@@ -523,7 +449,7 @@ class Auth(Service):
         data = await self._call(
             "GET",
             "/token/introspect",
-            headers={"Authorization": bearer(_token(token, "token"))},
+            headers={"Authorization": bearer(token_text(token, "token"))},
             authenticated=False,
         )
         return token_info(mapping(data))
@@ -533,7 +459,7 @@ class Auth(Service):
         await self._call(
             "POST",
             "/revoke",
-            json={"token": _token(token, "token")},
+            json={"token": token_text(token, "token")},
             retry_safe=True,  # revoking a revoked token changes nothing
         )
 
@@ -558,7 +484,7 @@ class Auth(Service):
         ``gender`` is ``"MALE"`` or ``"FEMALE"``; ``extra`` passes further fields the
         API accepts as they are. Emits USER_UPDATED.
         """
-        body = _fields(
+        body = given_fields(
             nickname=nickname,
             username=username,
             gender=gender,
@@ -588,7 +514,7 @@ class Auth(Service):
         body = (
             {"password": password}
             if password is not None
-            else {"verification_token": _token(verification_token or "", "verification_token")}
+            else {"verification_token": token_text(verification_token or "", "verification_token")}
         )
         return await self._answer(SudoToken, "POST", "/user/sudo", json=body)
 
@@ -602,14 +528,14 @@ class Auth(Service):
         """Set a new password (needs a sudo token from :meth:`sudo`)."""
         if not new_password:
             raise InvalidRequestError("change_password() needs a new_password.")
-        body = {"new_password": new_password, "sudo_token": _token(sudo_token, "sudo_token")}
-        body.update(_fields(old_password=old_password))
+        body = {"new_password": new_password, "sudo_token": token_text(sudo_token, "sudo_token")}
+        body.update(given_fields(old_password=old_password))
         await self._call("PATCH", "/user/password", json=body)
 
     async def delete_user(self, *, sudo_token: str | SudoToken) -> None:
         """Delete the signed-in user's account (needs a sudo token) and sign out here."""
         await self._call(
-            "DELETE", "/user/me", params={"sudo_token": _token(sudo_token, "sudo_token")}
+            "DELETE", "/user/me", params={"sudo_token": token_text(sudo_token, "sudo_token")}
         )
         if self._bound:
             await self._manager.clear()
@@ -626,9 +552,9 @@ class Auth(Service):
         if not new_password:
             raise InvalidRequestError("reset_password() needs a new_password.")
         body: dict[str, Any] = {
-            **_contact(phone_number, email),
+            **contact_fields(phone_number, email),
             "new_password": new_password,
-            "verification_token": _token(verification_token, "verification_token"),
+            "verification_token": token_text(verification_token, "verification_token"),
         }
         await self._call("POST", "/reset", json=body, authenticated=False)
 
@@ -644,12 +570,12 @@ class Auth(Service):
         await self._call(
             "POST",
             "/user/provider/bind",
-            json={"provider_token": _token(provider_token, "provider_token")},
+            json={"provider_token": token_text(provider_token, "provider_token")},
         )
 
     async def unbind_provider(self, provider_id: str) -> None:
         """Unlink a provider from the signed-in user."""
-        pid = segment(_token(provider_id, "provider_id"), "provider_id")
+        pid = segment(token_text(provider_id, "provider_id"), "provider_id")
         await self._call("DELETE", f"/user/provider/{pid}")
 
     def __repr__(self) -> str:
