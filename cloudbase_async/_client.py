@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
@@ -23,6 +23,7 @@ from ._core.config import (
 from ._core.credentials import CredentialProvider, NoCredential, StaticCredential
 from ._core.errors import ConfigurationError
 from ._core.headers import check_headers
+from ._core.lifecycle import AsyncCloseable
 from ._core.redact import redact_url
 from ._core.retry import RetryPolicy
 from ._core.tc3 import Tc3Credentials
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["CloudBase"]
 
 
-class CloudBase:
+class CloudBase(AsyncCloseable):
     """An async client for one CloudBase environment.
 
     One client (and every copy made with :meth:`with_options` or
@@ -325,17 +326,6 @@ class CloudBase:
         """Close the connection pool. Idempotent; a copy's ``aclose()`` closes nothing."""
         if self._owns_pool:
             await self._transport.pool.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         config = self.config

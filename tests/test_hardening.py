@@ -438,3 +438,11 @@ def test_every_error_class_used_here_is_a_cloudbase_error() -> None:
         StreamInterruptedError,
     ):
         assert issubclass(cls, CloudBaseError)
+
+
+def test_an_exception_chain_that_loops_is_still_described() -> None:
+    from cloudbase_async._core.transport import _describe
+
+    first, second = httpx.ConnectError("a"), OSError("b")
+    first.__context__, second.__context__ = second, first
+    assert _describe(first) == "ConnectError"

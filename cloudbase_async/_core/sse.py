@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from types import TracebackType
 from typing import Any, Final, NamedTuple
 
 import anyio
@@ -33,6 +32,7 @@ from .errors import (
     StreamClosedError,
     StreamError,
 )
+from .lifecycle import AsyncCloseable
 from .transport import Response
 
 __all__ = [
@@ -252,7 +252,7 @@ def _idle_error(idle_timeout: float, request_id: str | None) -> APITimeoutError:
     )
 
 
-class EventSource:
+class EventSource(AsyncCloseable):
     """Async iterator of :class:`ServerSentEvent` over a streamed response.
 
     It owns the response: it is closed (the connection handed back to the pool, at once
@@ -401,14 +401,3 @@ class EventSource:
                 await self._body.aclose()
             finally:
                 await self.response.aclose()
-
-    async def __aenter__(self) -> EventSource:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

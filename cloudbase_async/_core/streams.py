@@ -13,13 +13,13 @@ Subclasses say how the response is read; this class owns opening and closing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Self
 
 import anyio
 import httpx
 
 from .errors import StreamClosedError
+from .lifecycle import AsyncCloseable
 from .transport import Response
 
 __all__ = ["OwnedStream", "Opener"]
@@ -28,7 +28,7 @@ __all__ = ["OwnedStream", "Opener"]
 Opener = Callable[[], Awaitable[Response]]
 
 
-class OwnedStream:
+class OwnedStream(AsyncCloseable):
     """A streamed response owned by an ``async with`` block.
 
     ``response``, ``status_code``, ``headers`` and ``request_id`` are available once
@@ -55,14 +55,6 @@ class OwnedStream:
             await self.aclose()
             raise
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _opened(self, response: Response) -> None:
         """Called once the response arrived, before any of its body is read."""

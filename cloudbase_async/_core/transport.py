@@ -419,7 +419,9 @@ def _describe(exc: BaseException) -> str:
     """What went wrong, without the exception's text: httpx and h11 messages may quote
     header values (a token), so only the class and an OS error's own wording are used."""
     cause: BaseException | None = exc
-    while cause is not None:
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # chains can loop
+        seen.add(id(cause))
         if isinstance(cause, OSError) and cause.errno is not None:
             name = errno.errorcode.get(cause.errno, str(cause.errno))
             return f"{type(exc).__name__}: {name}"

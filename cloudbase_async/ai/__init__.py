@@ -155,8 +155,32 @@ def _chat_body(
     return {**params, "model": model, "messages": list(messages)}
 
 
-def _stream_request(transport: Transport, request: Request, idle_timeout: float | None) -> Request:
-    """``request`` with its read timeout lowered to ``idle_timeout`` (see ``EventSource``)."""
+def _call(
+    transport: Transport,
+    provider: str,
+    path: str,
+    body: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None,
+    timeout: Timeout,
+    idle_timeout: float | None = None,
+    stream: bool = False,
+) -> Request:
+    """One model call, ``POST /v1/ai/{provider}/{path}``; retried only when a refusing
+    status arrived before any answer. A stream sends ``"stream": true`` and
+    ``Accept: text/event-stream``, with its read timeout lowered to ``idle_timeout``
+    (see ``EventSource``)."""
+    request = Request(
+        "POST",
+        "ai",
+        _ai_path(provider, path),
+        json={**body, "stream": True} if stream else body,
+        headers={**(headers or {}), **_STREAM_HEADERS} if stream else dict(headers or {}),
+        retry_on_status=_RETRY_ON_STATUS,
+        timeout=timeout,
+    )
+    if not stream:
+        return request
     return attrs.evolve(request, timeout=stream_timeout(transport.timeout(request), idle_timeout))
 
 
@@ -186,18 +210,8 @@ class Completions(Service):
         if params.get("stream"):
             raise InvalidRequestError("create() does not stream; use stream() instead.")
         body = _chat_body(model, messages, params)
-        return await self._model(
-            Request(
-                "POST",
-                "ai",
-                _ai_path(provider, path),
-                json=body,
-                headers=dict(headers or {}),
-                retry_on_status=_RETRY_ON_STATUS,
-                timeout=timeout,
-            ),
-            ChatCompletion,
-        )
+        request = _call(self._transport, provider, path, body, headers=headers, timeout=timeout)
+        return await self._model(request, ChatCompletion)
 
     def stream(
         self,
@@ -219,20 +233,15 @@ class Completions(Service):
         disables it); ``max_event_size`` bounds one event. ``timeout`` is the usual
         per-call timeout (connect, and each read). See :class:`ChatCompletionStream`.
         """
-        body = _chat_body(model, messages, params)
-        body["stream"] = True
-        request = _stream_request(
+        request = _call(
             self._transport,
-            Request(
-                "POST",
-                "ai",
-                _ai_path(provider, path),
-                json=body,
-                headers={**(headers or {}), **_STREAM_HEADERS},
-                retry_on_status=_RETRY_ON_STATUS,
-                timeout=timeout,
-            ),
-            idle_timeout,
+            provider,
+            path,
+            _chat_body(model, messages, params),
+            headers=headers,
+            timeout=timeout,
+            idle_timeout=idle_timeout,
+            stream=True,
         )
         return ChatCompletionStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size
@@ -342,15 +351,7 @@ class AI(Service):
         A 200 body whose ``code`` is not ``NORMAL`` raises the mapped error.
         """
         response = await self._send(
-            Request(
-                "POST",
-                "ai",
-                _ai_path(provider, path),
-                json=json,
-                headers=dict(headers or {}),
-                retry_on_status=_RETRY_ON_STATUS,
-                timeout=timeout,
-            )
+            _call(self._transport, provider, path, json, headers=headers, timeout=timeout)
         )
         if "json" in response.headers.get("content-type", ""):
             error = body_error(response.status_code, response.json(), response.request_id)
@@ -374,18 +375,15 @@ class AI(Service):
 
         ``"stream": true`` is added to ``json`` and ``Accept: text/event-stream`` sent.
         """
-        request = _stream_request(
+        request = _call(
             self._transport,
-            Request(
-                "POST",
-                "ai",
-                _ai_path(provider, path),
-                json={**json, "stream": True},
-                headers={**(headers or {}), **_STREAM_HEADERS},
-                retry_on_status=_RETRY_ON_STATUS,
-                timeout=timeout,
-            ),
-            idle_timeout,
+            provider,
+            path,
+            json,
+            headers=headers,
+            timeout=timeout,
+            idle_timeout=idle_timeout,
+            stream=True,
         )
         return AIEventStream(
             self._transport, request, idle_timeout=idle_timeout, max_event_size=max_event_size

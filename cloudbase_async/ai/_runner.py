@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
 from typing import Any, Self
 
 import anyio
 
 from .._core.errors import InvalidRequestError, StreamClosedError
+from .._core.lifecycle import AsyncCloseable
 from ._events import (
     FinalCompletion,
     MaxStepsExceededError,
@@ -76,7 +76,7 @@ def _positive(value: object, what: str) -> int:
 # -- the run ---------------------------------------------------------------------------
 
 
-class ToolRun:
+class ToolRun(AsyncCloseable):
     """A multi-step tool run: ``async with cb.ai.chat.completions.run_tools(...) as run``.
 
     ``async for event in run`` yields :data:`ToolRunEvent` items, in order:
@@ -170,14 +170,6 @@ class ToolRun:
             raise StreamClosedError("A tool run can be entered only once.")
         self._entered = True
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """End the run now (idempotent): the model stream is closed, shielded."""
