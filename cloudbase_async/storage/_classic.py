@@ -17,7 +17,6 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 
 from .._core.errors import (
-    APIConnectionError,
     APIError,
     ConfigurationError,
     InvalidRequestError,
@@ -27,7 +26,7 @@ from .._core.headers import bad_header
 from .._core.service import Service
 from .._core.transport import ReplayableBody, Request, Response, Transport
 from .._core.types import Timeout
-from ._batch import BatchResult, ItemError, Parse, failed, pair, unwrap
+from ._batch import BatchResult, ItemError, Parse, in_chunks, pair, unwrap
 from ._bodies import (
     DEFAULT_CHUNK_SIZE,
     ProgressCallback,
@@ -404,32 +403,20 @@ class Storage(Service):
     async def _batch(
         self, call: _Call[T], items: list[dict[str, Any]], keys: list[str], timeout: Timeout
     ) -> BatchResult[T]:
-        """Send ``items`` in chunks of ``batch_size`` and pair each answer with its key.
+        """Send ``items`` in chunks of ``batch_size`` and pair each answer with its key
+        (see :func:`~._batch.in_chunks` for what a failed chunk does)."""
 
-        A request that fails as a whole (an error status, a broken connection, an
-        answer of the wrong shape) raises when nothing has been done yet. Once an
-        earlier chunk went through, the failure is recorded on the remaining items
-        instead (and no more chunks are sent), so the outcome of the done ones is kept.
-        """
-        results: list[T | ItemError] = []
-        step = self.batch_size
-        for start in range(0, len(items), step):
-            try:
-                body, response = await self._json(
-                    Request(
-                        "POST",
-                        "storage",
-                        call.path,
-                        json=items[start : start + step],
-                        retry_safe=call.retry_safe,
-                        timeout=timeout,
-                    )
+        async def send(part: slice) -> list[T | ItemError]:
+            body, response = await self._json(
+                Request(
+                    "POST",
+                    "storage",
+                    call.path,
+                    json=items[part],
+                    retry_safe=call.retry_safe,
+                    timeout=timeout,
                 )
-                chunk_keys = keys[start : start + step]
-                results.extend(pair(body, response, chunk_keys, call.parse, secret=call.secret))
-            except (APIError, APIConnectionError) as exc:
-                if start == 0:
-                    raise
-                results.extend(failed(key, exc) for key in keys[start:])
-                break
-        return BatchResult(tuple(results))
+            )
+            return pair(body, response, keys[part], call.parse, secret=call.secret)
+
+        return await in_chunks(keys, self.batch_size, send)
