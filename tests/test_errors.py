@@ -101,6 +101,8 @@ def test_supabase_style_storage_shape() -> None:
             403,
         ),
         ({"statusCode": "400", "error": "InvalidKey", "message": "k"}, BadRequestError, 400),
+        # A generic code: the real status classifies it (a non-empty bucket).
+        ({"statusCode": "409", "error": "InvalidRequest", "message": "busy"}, ConflictError, 409),
         ({"statusCode": "413", "error": "Payload too large", "message": "big"}, APIError, 413),
         ({"statusCode": "429", "error": "SlowDown", "message": "wait"}, RateLimitError, 429),
         ({"statusCode": 404, "code": "NoSuchKey", "message": "gone"}, NotFoundError, 404),

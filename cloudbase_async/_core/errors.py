@@ -268,6 +268,8 @@ class StreamClosedError(CloudBaseError, RuntimeError):
 
 # Codes whose meaning is clearer than the HTTP status they arrive with (NoSQL sends rate
 # limits as 422, auth sends everything as 400/401/403, some gateways answer errors with 200).
+# PG-mode storage's generic codes (InvalidRequest, InvalidKey) are not here: they come
+# with several real statuses (a non-empty bucket is InvalidRequest and "409"), which say more.
 _CODE_CLASSES: Mapping[str, type[APIError]] = {
     # credentials
     **dict.fromkeys(
@@ -375,8 +377,6 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "captcha_invalid",
             "DATABASE_INVALID_OPERRATOR",
             "STORAGE_CONTENT_LENGTH_REQUIRED",
-            "InvalidKey",  # PG-mode storage: an object name the store does not accept
-            "InvalidRequest",
         ),
         BadRequestError,
     ),
