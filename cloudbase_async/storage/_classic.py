@@ -1,5 +1,8 @@
 """Classic (COS-backed) storage: the gateway's ``/v1/storages/*-objects*`` calls.
 
+:class:`Storage` is also where PG-mode storage starts: ``buckets`` manages its
+buckets and ``bucket(id)`` (or ``from_(id)``) reaches the objects of one.
+
 The gateway's storage calls are batch calls (see :mod:`._batch`): this service splits
 long lists into chunks (``batch_size``, 50 by default) and returns a
 :class:`~._batch.BatchResult`. Bytes never pass through the gateway: ``upload`` asks it
@@ -35,6 +38,7 @@ from ._bodies import (
     guess_content_type,
     make_body,
 )
+from ._buckets import Buckets
 from ._models import (
     CopiedObject,
     DeletedObject,
@@ -48,6 +52,7 @@ from ._models import (
 )
 from ._names import id_list, validate_cloud_id, validate_cloud_path, validate_copy_path
 from ._object_store import object_store_error
+from ._pg import Bucket
 from ._stream import ObjectStream
 from ._writer import save, target_path
 
@@ -161,6 +166,9 @@ def _copy_item(src: str, dst: str, overwrite: bool, remove_original: bool) -> di
 class Storage(Service):
     """``cb.storage``: the environment's cloud storage.
 
+    The methods here are classic (COS-backed) storage. In a PostgreSQL-mode
+    environment use :attr:`buckets` and :meth:`bucket` instead.
+
     :param batch_size: items per gateway call for batch operations (default 50).
     :param chunk_size: bytes per read and per downloaded chunk. Default: uploads read
         1 MiB at a time and downloads pass on the network's reads as they arrive
@@ -204,6 +212,22 @@ class Storage(Service):
             chunk_size=self.chunk_size if chunk_size is None else chunk_size,
             max_age_field=self.max_age_field if max_age_field is None else max_age_field,
         )
+
+    # PG-mode storage -------------------------------------------------------------------
+
+    @property
+    def buckets(self) -> Buckets:
+        """PG-mode buckets: ``list``, ``get``, ``create``, ``update``, ``delete``."""
+        return Buckets(self._transport)
+
+    def bucket(self, bucket_id: str) -> Bucket:
+        """The objects of the PG-mode bucket ``bucket_id`` (checked now): upload,
+        download, stream, list, remove, copy, move, signed and public URLs."""
+        return Bucket(self._transport, bucket_id, chunk_size=self.chunk_size)
+
+    def from_(self, bucket_id: str) -> Bucket:
+        """Alias of :meth:`bucket` (the js-sdk's ``storage.from(bucket)``)."""
+        return self.bucket(bucket_id)
 
     # upload ---------------------------------------------------------------------------
 
