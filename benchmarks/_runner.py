@@ -30,6 +30,7 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
     8: ("storage", "b08_storage"),
     9: ("import", "b09_import"),
     10: ("rdb-postgrest", "b10_rdb_postgrest"),
+    11: ("storage-pg", "b11_storage_pg"),
 }
 
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the results are rewritten -->"

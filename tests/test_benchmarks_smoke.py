@@ -37,6 +37,7 @@ def test_list_names_every_benchmark() -> None:
         "storage",
         "import",
         "rdb-postgrest",
+        "storage-pg",
     ]
 
 
