@@ -295,6 +295,16 @@ async def test_an_upload_answer_of_the_wrong_shape_is_refused(mock: respx.MockRo
             await cb.storage.bucket("docs").upload("a.txt", b"x")
 
 
+async def test_under_tc3_an_upload_is_refused_before_anything_is_sent(
+    mock: respx.MockRouter,
+) -> None:
+    # TC3 signs the body's hash, and upload bodies are streamed.
+    async with CloudBase(env="env-1", secret_id="AKIDexample", secret_key="sk") as cb:
+        with pytest.raises(InvalidRequestError):
+            await cb.storage.bucket("docs").upload("a.txt", b"x")
+    assert not mock.calls
+
+
 # --- signed upload ------------------------------------------------------------------------
 
 
