@@ -32,6 +32,7 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
     10: ("rdb-postgrest", "b10_rdb_postgrest"),
     11: ("sse-decoder", "b11_sse_decoder"),
     12: ("session-store", "b12_session_store"),
+    13: ("storage-pg", "b13_storage_pg"),
 }
 
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the results are rewritten -->"

@@ -39,6 +39,7 @@ def test_list_names_every_benchmark() -> None:
         "rdb-postgrest",
         "sse-decoder",
         "session-store",
+        "storage-pg",
     ]
 
 

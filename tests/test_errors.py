@@ -85,6 +85,61 @@ def test_supabase_style_storage_shape() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "cls", "status"),
+    [
+        # Supabase-style servers answer 400 and put the real status in the body.
+        ({"statusCode": "404", "error": "Bucket not found", "message": "b"}, NotFoundError, 404),
+        (
+            {"statusCode": "404", "error": "not_found", "message": "Object not found"},
+            NotFoundError,
+            404,
+        ),
+        ({"statusCode": "409", "error": "Duplicate", "message": "exists"}, ConflictError, 409),
+        (
+            {"statusCode": "403", "error": "Unauthorized", "message": "rls"},
+            PermissionDeniedError,
+            403,
+        ),
+        ({"statusCode": "400", "error": "InvalidKey", "message": "k"}, BadRequestError, 400),
+        # A generic code: the real status classifies it (a non-empty bucket).
+        ({"statusCode": "409", "error": "InvalidRequest", "message": "busy"}, ConflictError, 409),
+        ({"statusCode": "413", "error": "Payload too large", "message": "big"}, APIError, 413),
+        ({"statusCode": "429", "error": "SlowDown", "message": "wait"}, RateLimitError, 429),
+        ({"statusCode": 404, "code": "NoSuchKey", "message": "gone"}, NotFoundError, 404),
+        # Not a status: the wire's 400 stands.
+        ({"statusCode": "abc", "error": "InvalidRequest", "message": "m"}, BadRequestError, 400),
+        ({"statusCode": "200", "error": "weird", "message": "m"}, BadRequestError, 400),
+        ({"statusCode": True, "error": "weird", "message": "m"}, BadRequestError, 400),
+    ],
+)
+def test_supabase_style_status_in_the_body_is_the_real_status(
+    body: dict[str, object], cls: type[APIError], status: int
+) -> None:
+    error = make_api_error(400, body)
+    assert type(error) is cls
+    assert error.status_code == status
+    assert error.message == body["message"]
+    assert error.body == body
+
+
+def test_the_gateway_shape_keeps_its_codes_whatever_the_status() -> None:
+    body = {"code": "STORAGE_PERMISSION_DENIED", "message": "rls", "requestId": "g"}
+    assert type(make_api_error(403, body)) is PermissionDeniedError
+    body = {"code": "STORAGE_BUCKET_NOT_FOUND", "message": "no bucket", "requestId": "g"}
+    assert type(make_api_error(404, body)) is NotFoundError
+
+
+def test_a_specific_wire_status_is_not_replaced_by_the_body() -> None:
+    # Only Supabase's catch-all 400 (or an error answered as a success) defers to the body.
+    error = make_api_error(503, {"statusCode": "404", "error": "not_found", "message": "m"})
+    assert (type(error), error.status_code) == (NotFoundError, 503)  # the code still wins
+    error = make_api_error(502, {"statusCode": "409", "error": "x", "message": "m"})
+    assert (type(error), error.status_code) == (InternalServerError, 502)
+    error = make_api_error(200, {"statusCode": "403", "error": "Unauthorized", "message": "m"})
+    assert (type(error), error.status_code) == (PermissionDeniedError, 403)
+
+
+@pytest.mark.parametrize(
     ("status", "code", "cls"),
     [
         (422, "EXCEED_REQUEST_LIMIT", RateLimitError),

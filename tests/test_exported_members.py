@@ -100,6 +100,16 @@ EXPECTED = sorted(
         "ItemError",
         "StorageBatchError",
         "ObjectStream",
+        # storage in PostgreSQL environments
+        "Buckets",
+        "Bucket",
+        "BucketInfo",
+        "ObjectEntry",
+        "ObjectInfo",
+        "ObjectList",
+        "ObjectRef",
+        "SignedUrl",
+        "SignedUploadUrl",
     ]
 )
 

@@ -7,6 +7,11 @@ all of them into the same fields so that callers catch classes, not shapes:
 * document database: ``{"code", "message", "request_id"}``
 * auth (OAuth style): ``{"error", "error_code", "error_description", "details"}``
 * PostgREST: ``{"code", "message", "details", "hint"}``
+
+PG-mode storage (Supabase style) adds a fifth, ``{"statusCode", "error", "message"}``,
+answered with HTTP 400 for most failures while ``statusCode`` holds the real status as
+a string (``"404"``, ``"409"``): that status is the one an error reports and is
+classified by (see :func:`make_api_error`).
 """
 
 from __future__ import annotations
@@ -272,6 +277,8 @@ class StreamClosedError(CloudBaseError, RuntimeError):
 
 # Codes whose meaning is clearer than the HTTP status they arrive with (NoSQL sends rate
 # limits as 422, auth sends everything as 400/401/403, some gateways answer errors with 200).
+# PG-mode storage's generic codes (InvalidRequest, InvalidKey) are not here: they come
+# with several real statuses (a non-empty bucket is InvalidRequest and "409"), which say more.
 _CODE_CLASSES: Mapping[str, type[APIError]] = {
     # credentials
     **dict.fromkeys(
@@ -334,6 +341,7 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "AI_MODEL_NOT_FOUND",
             "model_not_found",
             "STORAGE_BUCKET_NOT_FOUND",
+            "Bucket not found",  # PG-mode storage's `error` for a missing or private bucket
             "not_found",
             "user_not_found",
         ),
@@ -346,6 +354,7 @@ _CODE_CLASSES: Mapping[str, type[APIError]] = {
             "DATABASE_COLLECTION_ALREADY_EXIST",
             "DATABASE_TRANSACTION_CONFLICT",
             "already_exists",
+            "Duplicate",  # PG-mode storage: the object or bucket exists already
             "aborted",
             "23505",
         ),
@@ -432,12 +441,24 @@ class ErrorFields:
     request_id: str | None = None
     details: object = None
     hint: str | None = None
+    #: The status the body says the call had (Supabase-style ``"statusCode": "404"``).
+    status: int | None = None
 
 
 def _text(value: object) -> str | None:
     if value is None or value == "":
         return None
     return value if isinstance(value, str) else str(value)
+
+
+def _status(value: object) -> int | None:
+    """A body's ``statusCode`` as an error status (400-599), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    if not (len(text) == 3 and text.isdigit() and 400 <= int(text) <= 599):
+        return None
+    return int(text)
 
 
 def parse_error_body(body: object) -> ErrorFields:
@@ -460,6 +481,7 @@ def parse_error_body(body: object) -> ErrorFields:
             message=_text(body.get("error_description")) or _text(body.get("message")),
             request_id=_text(body.get("request_id") or body.get("requestId")),
             details=body.get("details", body.get("error_code")),
+            status=_status(body.get("statusCode")),
         )
     return ErrorFields(
         code=_text(body.get("code")),
@@ -467,6 +489,7 @@ def parse_error_body(body: object) -> ErrorFields:
         request_id=_text(body.get("requestId") or body.get("request_id")),
         details=body.get("details"),
         hint=_text(body.get("hint")),
+        status=_status(body.get("statusCode")),
     )
 
 
@@ -481,11 +504,16 @@ def make_api_error(
     """Build the right :class:`APIError` subclass for a status and a decoded body.
 
     ``request_id`` is the response header's value; the body's own id wins when present.
+    A body's own ``statusCode`` replaces a 400 (or the 2xx of an error answered as a
+    success): Supabase-style servers answer 400 for a missing object and say ``"404"``
+    in the body, and the real status is the one to report, classify and retry by.
     """
     fields = parse_error_body(body)
     message = fields.message or fields.code
     if message is None:
         message = body.strip()[:500] if isinstance(body, str) and body.strip() else reason
+    if fields.status is not None and (status_code == 400 or status_code < 300):
+        status_code = fields.status
     cls = error_class(status_code, fields.code)
     return cls(
         message or f"HTTP {status_code}",

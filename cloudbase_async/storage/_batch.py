@@ -9,7 +9,7 @@ them up; a :class:`BatchResult` keeps the outcomes in input order, failed items 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
@@ -26,7 +26,16 @@ from .._core.redact import redact
 from .._core.transport import Response
 from ._models import structure_item, wire
 
-__all__ = ["BatchResult", "ItemError", "Parse", "StorageBatchError", "failed", "pair", "unwrap"]
+__all__ = [
+    "BatchResult",
+    "ItemError",
+    "Parse",
+    "StorageBatchError",
+    "failed",
+    "in_chunks",
+    "pair",
+    "unwrap",
+]
 
 T = TypeVar("T")
 
@@ -170,6 +179,30 @@ def failed(key: str, exc: APIError | APIConnectionError) -> ItemError:
     code = exc.code if isinstance(exc, APIError) else type(exc).__name__
     message = exc.message if isinstance(exc, APIError) else str(exc)
     return ItemError(key=key, code=code, message=message, request_id=exc.request_id, exception=exc)
+
+
+#: Sends the items of one chunk (``keys[part]``) and returns their outcomes in order.
+SendChunk: TypeAlias = Callable[[slice], Awaitable[list[T | ItemError]]]
+
+
+async def in_chunks(keys: Sequence[str], size: int, send: SendChunk[T]) -> BatchResult[T]:
+    """The outcomes for ``keys``, sent ``size`` at a time through ``send``.
+
+    A request that fails as a whole (an error status, a broken connection, an answer
+    of the wrong shape) raises when nothing has been done yet. Once an earlier chunk
+    went through, the failure is recorded on the remaining items instead (and no more
+    chunks are sent), so the outcome of the done ones is kept.
+    """
+    results: list[T | ItemError] = []
+    for start in range(0, len(keys), size):
+        try:
+            results.extend(await send(slice(start, start + size)))
+        except (APIError, APIConnectionError) as exc:
+            if start == 0:
+                raise
+            results.extend(failed(key, exc) for key in keys[start:])
+            break
+    return BatchResult(tuple(results))
 
 
 def unwrap(outcome: T | ItemError) -> T:

@@ -1,5 +1,8 @@
 """Classic (COS-backed) storage: the gateway's ``/v1/storages/*-objects*`` calls.
 
+:class:`Storage` is also where PG-mode storage starts: ``buckets`` manages its
+buckets and ``bucket(id)`` (or ``from_(id)``) reaches the objects of one.
+
 The gateway's storage calls are batch calls (see :mod:`._batch`): this service splits
 long lists into chunks (``batch_size``, 50 by default) and returns a
 :class:`~._batch.BatchResult`. Bytes never pass through the gateway: ``upload`` asks it
@@ -17,7 +20,6 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 
 from .._core.errors import (
-    APIConnectionError,
     APIError,
     ConfigurationError,
     InvalidRequestError,
@@ -27,7 +29,7 @@ from .._core.headers import bad_header
 from .._core.service import Service
 from .._core.transport import ReplayableBody, Request, Response, Transport
 from .._core.types import Timeout
-from ._batch import BatchResult, ItemError, Parse, failed, pair, unwrap
+from ._batch import BatchResult, ItemError, Parse, in_chunks, pair, unwrap
 from ._bodies import (
     DEFAULT_CHUNK_SIZE,
     ProgressCallback,
@@ -36,6 +38,7 @@ from ._bodies import (
     guess_content_type,
     make_body,
 )
+from ._buckets import Buckets
 from ._models import (
     CopiedObject,
     DeletedObject,
@@ -49,6 +52,7 @@ from ._models import (
 )
 from ._names import id_list, validate_cloud_id, validate_cloud_path, validate_copy_path
 from ._object_store import object_store_error
+from ._pg import Bucket
 from ._stream import ObjectStream
 from ._writer import save, target_path
 
@@ -162,6 +166,9 @@ def _copy_item(src: str, dst: str, overwrite: bool, remove_original: bool) -> di
 class Storage(Service):
     """``cb.storage``: the environment's cloud storage.
 
+    The methods here are classic (COS-backed) storage. In a PostgreSQL-mode
+    environment use :attr:`buckets` and :meth:`bucket` instead.
+
     :param batch_size: items per gateway call for batch operations (default 50).
     :param chunk_size: bytes per read and per downloaded chunk. Default: uploads read
         1 MiB at a time and downloads pass on the network's reads as they arrive
@@ -205,6 +212,22 @@ class Storage(Service):
             chunk_size=self.chunk_size if chunk_size is None else chunk_size,
             max_age_field=self.max_age_field if max_age_field is None else max_age_field,
         )
+
+    # PG-mode storage -------------------------------------------------------------------
+
+    @property
+    def buckets(self) -> Buckets:
+        """PG-mode buckets: ``list``, ``get``, ``create``, ``update``, ``delete``."""
+        return Buckets(self._transport)
+
+    def bucket(self, bucket_id: str) -> Bucket:
+        """The objects of the PG-mode bucket ``bucket_id`` (checked now): upload,
+        download, stream, list, remove, copy, move, signed and public URLs."""
+        return Bucket(self._transport, bucket_id, chunk_size=self.chunk_size)
+
+    def from_(self, bucket_id: str) -> Bucket:
+        """Alias of :meth:`bucket` (the js-sdk's ``storage.from(bucket)``)."""
+        return self.bucket(bucket_id)
 
     # upload ---------------------------------------------------------------------------
 
@@ -404,32 +427,20 @@ class Storage(Service):
     async def _batch(
         self, call: _Call[T], items: list[dict[str, Any]], keys: list[str], timeout: Timeout
     ) -> BatchResult[T]:
-        """Send ``items`` in chunks of ``batch_size`` and pair each answer with its key.
+        """Send ``items`` in chunks of ``batch_size`` and pair each answer with its key
+        (see :func:`~._batch.in_chunks` for what a failed chunk does)."""
 
-        A request that fails as a whole (an error status, a broken connection, an
-        answer of the wrong shape) raises when nothing has been done yet. Once an
-        earlier chunk went through, the failure is recorded on the remaining items
-        instead (and no more chunks are sent), so the outcome of the done ones is kept.
-        """
-        results: list[T | ItemError] = []
-        step = self.batch_size
-        for start in range(0, len(items), step):
-            try:
-                body, response = await self._json(
-                    Request(
-                        "POST",
-                        "storage",
-                        call.path,
-                        json=items[start : start + step],
-                        retry_safe=call.retry_safe,
-                        timeout=timeout,
-                    )
+        async def send(part: slice) -> list[T | ItemError]:
+            body, response = await self._json(
+                Request(
+                    "POST",
+                    "storage",
+                    call.path,
+                    json=items[part],
+                    retry_safe=call.retry_safe,
+                    timeout=timeout,
                 )
-                chunk_keys = keys[start : start + step]
-                results.extend(pair(body, response, chunk_keys, call.parse, secret=call.secret))
-            except (APIError, APIConnectionError) as exc:
-                if start == 0:
-                    raise
-                results.extend(failed(key, exc) for key in keys[start:])
-                break
-        return BatchResult(tuple(results))
+            )
+            return pair(body, response, keys[part], call.parse, secret=call.secret)
+
+        return await in_chunks(keys, self.batch_size, send)

@@ -6,10 +6,16 @@ in an object store's URL path (the signed upload URL is ``https://{bucket}.cos..
 where a ``.`` or ``..`` segment would be removed on the way and the bytes would land on,
 or come from, another key than the one signed. So every segment of either goes through
 the one path-segment check of :mod:`cloudbase_async._core.paths`.
+
+PG-mode storage names objects by a *bucket id* and an *object name* inside it, both
+placed into the URL path (``/object/{bucket}/{name}``). Names are cleaned first as the
+official js-sdk cleans them (leading and trailing ``/`` stripped, runs of ``/``
+collapsed), then every segment goes through the same check.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -18,13 +24,30 @@ from .._core.paths import segment
 
 __all__ = [
     "CLOUD_ID_PREFIX",
+    "MAX_BUCKET_ID",
+    "bucket_segment",
+    "clean_object_name",
     "id_list",
+    "name_list",
+    "object_name_path",
+    "validate_bucket_id",
     "validate_cloud_id",
     "validate_cloud_path",
     "validate_copy_path",
 ]
 
 CLOUD_ID_PREFIX: Final = "cloud://"
+#: The longest bucket id the js-sdk lets through.
+MAX_BUCKET_ID: Final = 256
+
+# The js-sdk refuses these in a bucket id: whitespace and controls, and the characters
+# that would end or escape a path segment.
+_BAD_BUCKET_CHARS: Final = re.compile(r"[\x00-\x20\x7f/\\?#%]")
+# RFC 3986 pchar delimiters: sent as they are, like the js-sdk's unencoded bucket id.
+_BUCKET_SAFE: Final = "!$&'()*+,;=:@"
+# What encodeURIComponent leaves alone besides letters, digits and "-_.~".
+_URI_COMPONENT_SAFE: Final = "!'()*"
+_SLASHES: Final = re.compile(r"/+")
 
 
 def validate_cloud_path(path: str) -> str:
@@ -75,3 +98,59 @@ def id_list(ids: Sequence[str] | str) -> list[str]:
     if isinstance(ids, str):
         raise InvalidRequestError("Pass a list of cloud ids, not a single string.")
     return [validate_cloud_id(cloud_id) for cloud_id in ids]
+
+
+def validate_bucket_id(bucket_id: str) -> str:
+    """Return ``bucket_id`` if it may name a PG-mode bucket, else raise
+    :class:`InvalidRequestError`.
+
+    The js-sdk's rule: not empty, at most 256 characters, no whitespace, control
+    characters, ``/``, ``\\``, ``?``, ``#`` or ``%``; and, as for every path segment, not
+    ``.`` or ``..``.
+    """
+    bucket_segment(bucket_id)
+    return bucket_id
+
+
+def bucket_segment(bucket_id: str) -> str:
+    """``bucket_id`` checked (:func:`validate_bucket_id`) and ready for a URL path."""
+    what = "A bucket id"
+    if isinstance(bucket_id, str) and len(bucket_id) > MAX_BUCKET_ID:
+        raise InvalidRequestError(f"{what} must be at most {MAX_BUCKET_ID} characters long.")
+    if isinstance(bucket_id, str) and (bad := _BAD_BUCKET_CHARS.search(bucket_id)):
+        raise InvalidRequestError(
+            f"{what} must not contain whitespace, control characters or any of "
+            f"'/\\?#%': {bucket_id!r} has {bad.group()!r}."
+        )
+    return segment(bucket_id, what, safe=_BUCKET_SAFE)
+
+
+def clean_object_name(name: str) -> str:
+    """An object name as PG-mode storage stores it: leading and trailing ``/``
+    stripped and runs of ``/`` collapsed (``"/a//b/"`` is ``"a/b"``).
+
+    :raises InvalidRequestError: nothing is left, or a segment is ``.`` or ``..`` or
+        holds a control character.
+    """
+    return object_name_path(name)[0]
+
+
+def object_name_path(name: str) -> tuple[str, str]:
+    """The cleaned ``name`` (:func:`clean_object_name`) and its URL-path form, each
+    segment percent-encoded as ``encodeURIComponent`` does (``"目录/a b#?.txt"`` is
+    sent as ``"%E7%9B%AE%E5%BD%95/a%20b%23%3F.txt"``)."""
+    if not isinstance(name, str):
+        raise InvalidRequestError(f"An object name must be a string, got {name!r}.")
+    cleaned = _SLASHES.sub("/", name).strip("/")
+    if not cleaned:
+        raise InvalidRequestError(f"An object name must not be empty, got {name!r}.")
+    what = f"Each segment of the object name {name!r}"
+    parts = [segment(part, what, safe=_URI_COMPONENT_SAFE) for part in cleaned.split("/")]
+    return cleaned, "/".join(parts)
+
+
+def name_list(names: Sequence[str] | str) -> list[str]:
+    """``names`` cleaned (:func:`clean_object_name`), a lone string refused."""
+    if isinstance(names, str):
+        raise InvalidRequestError("Pass a list of object names, not a single string.")
+    return [clean_object_name(name) for name in names]
