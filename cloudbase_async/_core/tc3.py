@@ -392,7 +392,9 @@ class Tc3Signer:
         if not isinstance(request.stream, httpx.ByteStream):
             raise InvalidRequestError(
                 "A streamed request body cannot be signed with TC3 (the signature covers "
-                "the body's hash): pass bytes, or use an API key or access token."
+                "the body's hash, known only once it is sent): pass the body as bytes where "
+                "the call takes them, or use an API key or access token (uploads to "
+                "PostgreSQL-mode storage always stream)."
             )
         return authorization(
             request.method,
