@@ -1016,6 +1016,29 @@ def _rpc() -> list[Case]:
             "rpc get with a filter",
             raw("GET", "/rpc/squares", [("n", "4"), ("i", "gt.2"), ("select", "i,sq")]),
         ),
+        # A set-returning function with no rows: still a set, shaped as one.
+        C("rpc no rows", lambda cb: cb.rdb.rpc("squares", {"n": 0}).execute()),
+        C(
+            "rpc no rows shaped",
+            lambda cb: (
+                cb.rdb.rpc("squares", {"n": 0}, count="exact")
+                .select("i,label")
+                .gt("i", 2)
+                .order("i", desc=True)
+                .limit(2)
+                .execute()
+            ),
+        ),
+        C("rpc no rows get", raw("GET", "/rpc/squares", [("n", "0"), ("select", "label")])),
+        C("rpc no rows head", raw("HEAD", "/rpc/squares", [("n", "0")])),
+        C(
+            "rpc no rows single",
+            lambda cb: cb.rdb.rpc("squares", {"n": 0}).select("i").single().execute(),
+        ),
+        C(
+            "rpc no rows past the end",
+            lambda cb: cb.rdb.rpc("squares", {"n": 0}, count="exact").range(1, 2).execute(),
+        ),
         C("rpc missing with args", lambda cb: cb.rdb.rpc("nope", {"x": 1}).execute()),
         C("rpc missing two args", lambda cb: cb.rdb.rpc("nope", {"y": 1, "x": 2}).execute()),
         C("rpc missing without args", lambda cb: cb.rdb.rpc("nope").execute()),

@@ -122,10 +122,10 @@ class RdbEngine:
 
         A POST passes the JSON body as ``args``; a GET passes the query parameters that
         carry no operator, as strings. A list of dicts is a set of rows (``select``,
-        filters, ``order``, ranges and counts apply, each column typed from its values);
-        anything else is answered as the JSON value itself. Raising :class:`RdbError`
-        answers that error; any other exception answers 400 ``P0001`` with its message
-        (PostgreSQL's ``RAISE EXCEPTION``).
+        filters, ``order``, ranges and counts apply, each column typed from its values),
+        an empty list the empty set; anything else is answered as the JSON value
+        itself. Raising :class:`RdbError` answers that error; any other exception
+        answers 400 ``P0001`` with its message (PostgreSQL's ``RAISE EXCEPTION``).
 
         Functions run outside the engine's lock, so an async one may read tables by
         awaiting :meth:`handle` itself (``RdbRequest("GET", "/students", "age=gt.3")``).

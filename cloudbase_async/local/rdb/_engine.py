@@ -24,6 +24,7 @@ from ._handlers import (
     handle_read,
     handle_update,
     read_answer,
+    rows_answer,
 )
 from ._http import RdbRequest, RdbResponse, error_response
 from ._plan import plan_read
@@ -160,6 +161,12 @@ class Core:
         request = call.request
         prefer = parse_preferences(_values(request.headers.get("prefer")))
         media = negotiate(request.headers.get("accept"))
+        if result == []:
+            # The empty set of rows: with no row to type them, its columns are unknown,
+            # so select, filters and order match nothing rather than being checked.
+            lower, _ = root_range_of(call.query, request.headers)
+            total = 0 if prefer.count else None
+            return rows_answer(prefer, media, [], lower, total, head=call.head)
         if not is_rows(result):
             return value_answer(call, result, media)
         table, rows = result_table(call, result)

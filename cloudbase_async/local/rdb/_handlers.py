@@ -32,6 +32,7 @@ __all__ = [
     "handle_read",
     "handle_update",
     "read_answer",
+    "rows_answer",
 ]
 
 
@@ -95,9 +96,22 @@ def read_answer(ctx: Context, level: Level, *, head: bool) -> RdbResponse:
     """Run a bound read plan and answer it (shared by tables and rpc results)."""
     rows = read_rows(ctx.store, level)
     total = count_rows(ctx.store, level) if ctx.prefer.count else None
-    lower = level.offset
-    applied = ctx.prefer.applied(insert=False, write=False)
-    content_range = _content_range(lower, len(rows), total)
+    rendered = render_rows(ctx.store, level, rows)
+    return rows_answer(ctx.prefer, ctx.media, rendered, level.offset, total, head=head)
+
+
+def rows_answer(
+    prefer: Preferences,
+    media: MediaType,
+    rendered: Sequence[str],
+    lower: int,
+    total: int | None,
+    *,
+    head: bool,
+) -> RdbResponse:
+    """The answer for rendered rows starting at offset ``lower`` (of ``total``, when
+    counted): its range, preferences and media type applied."""
+    applied = prefer.applied(insert=False, write=False)
     if total is not None and lower > total:
         raise RdbError(
             416,
@@ -106,16 +120,15 @@ def read_answer(ctx: Context, level: Level, *, head: bool) -> RdbResponse:
             details=f"An offset of {lower} was requested, but there are only {total} rows.",
             headers=_headers(("content-range", f"*/{total}"), ("preference-applied", applied)),
         )
-    rendered = render_rows(ctx.store, level, rows)
-    if ctx.media == "object":
+    if media == "object":
         _single(rendered)
-    status = 206 if total is not None and len(rows) < total else 200
+    status = 206 if total is not None and len(rendered) < total else 200
     headers = _headers(
-        ("content-range", content_range),
+        ("content-range", _content_range(lower, len(rendered), total)),
         ("preference-applied", applied),
-        ("content-type", _content_type(ctx.media)),
+        ("content-type", _content_type(media)),
     )
-    return RdbResponse(status, headers, b"" if head else _body(rendered, ctx.media))
+    return RdbResponse(status, headers, b"" if head else _body(rendered, media))
 
 
 def handle_read(ctx: Context) -> RdbResponse:

@@ -5,8 +5,11 @@ signature to read: a POST's JSON object is the arguments, a GET's parameters wit
 operator are (as strings). A result that is a list of dicts is a set of rows: it is
 loaded into a temporary table typed from its values (booleans, integers, floats, text;
 anything else ``json``) and answered like a table read, so ``select``, filters,
-``order``, ranges, counts and single-object answers behave as on a table. Any other
-result is the JSON answer itself, as PostgREST answers a function returning a value.
+``order``, ranges, counts and single-object answers behave as on a table. An empty
+list is the empty set of rows (a set-returning function that found nothing): there is
+no row to learn its columns from, so ``select``, filters and ``order`` are not checked
+and match nothing. Any other result is the JSON answer itself, as PostgREST answers a
+function returning a value.
 """
 
 from __future__ import annotations
