@@ -21,6 +21,7 @@ from ._core.config import (
     resolve_retry,
 )
 from ._core.credentials import CredentialProvider, NoCredential, StaticCredential
+from ._core.default_transport import new_http_client
 from ._core.errors import ConfigurationError
 from ._core.headers import check_headers
 from ._core.redact import redact_url
@@ -164,7 +165,8 @@ class CloudBase:
         limits = limits or DEFAULT_LIMITS
         owned = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
+            # aiohttp's pool under asyncio when installed, else httpx's (or `transport`).
+            http_client = new_http_client(
                 limits=limits, timeout=config.timeout, transport=transport
             )
         pool = Pool(

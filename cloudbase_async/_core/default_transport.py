@@ -1,0 +1,142 @@
+"""The transport a client uses when it is given none: the fastest one for the running loop.
+
+Under asyncio, with aiohttp installed (``pip install 'cloudbase-async[aiohttp]'``), the
+bytes travel through :class:`~cloudbase_async._core.aiohttp_transport.AiohttpTransport`;
+under trio, or without aiohttp, through httpx's own ``AsyncHTTPTransport`` (httpcore),
+exactly as an ``httpx.AsyncClient`` built with the same limits would. Either is
+created on first use, so building a client opens nothing and loads no TLS settings.
+
+Test tools that intercept httpx by patching it (respx patches httpcore's pool,
+pytest-httpx httpx's transport) keep working: while such a patch is in place, requests
+go through httpx's own transport, where the patch sees them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Final
+
+import httpcore
+import httpx
+import sniffio
+
+__all__ = ["DefaultTransport", "intercepted", "new_http_client"]
+
+# The functions test tools replace; compared by name so that a patch that was already
+# in place when this module was imported is still recognised.
+_PATCHABLE: Final = (
+    (httpx.AsyncHTTPTransport, "handle_async_request", "httpx."),
+    (httpcore.AsyncConnectionPool, "handle_async_request", "httpcore."),
+)
+
+
+def intercepted() -> bool:
+    """Whether httpx's or httpcore's request handling is patched (by respx, say)."""
+    for cls, name, module in _PATCHABLE:
+        function = getattr(cls, name)
+        if getattr(function, "__qualname__", "") != f"{cls.__name__}.{name}" or not getattr(
+            function, "__module__", ""
+        ).startswith(module):
+            return True
+    return False
+
+
+class DefaultTransport(httpx.AsyncBaseTransport):
+    """Dispatches each request to aiohttp (asyncio, when installed) or httpcore.
+
+    ``limits`` apply to whichever pool carries the request; the two are separate, and
+    :meth:`aclose` closes both.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._httpcore: httpx.AsyncHTTPTransport | None = None
+        self._aiohttp: Any = None  # an AiohttpTransport, once used
+        self._has_aiohttp: bool | None = None
+
+    def _fast(self) -> httpx.AsyncBaseTransport | None:
+        """The aiohttp transport, if it may carry this request."""
+        if self._has_aiohttp is None:
+            self._has_aiohttp = importlib.util.find_spec("aiohttp") is not None
+        if not self._has_aiohttp or sniffio.current_async_library() != "asyncio":
+            return None
+        if intercepted():
+            return None
+        if self._aiohttp is None:
+            from .aiohttp_transport import AiohttpTransport
+
+            self._aiohttp = AiohttpTransport(self._limits, _ssl_context)
+        return self._aiohttp  # type: ignore[no-any-return]
+
+    def _standard(self) -> httpx.AsyncHTTPTransport:
+        if self._httpcore is None:
+            self._httpcore = httpx.AsyncHTTPTransport(limits=self._limits)
+        return self._httpcore
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self._fast() or self._standard()
+        return await transport.handle_async_request(request)
+
+    def connections(self) -> tuple[int, int]:
+        """``(checked out or waited for, open)`` over both pools (for tests)."""
+        busy = opened = 0
+        if self._aiohttp is not None:
+            busy, opened = self._aiohttp.connections()
+        if self._httpcore is not None:
+            pool = self._httpcore._pool  # httpcore's pool; its connections are public
+            busy += sum(1 for conn in pool.connections if not conn.is_idle())
+            busy += len(pool._requests)
+            opened += len(pool.connections)
+        return (busy, opened)
+
+    async def aclose(self) -> None:
+        fast, self._aiohttp = self._aiohttp, None
+        standard, self._httpcore = self._httpcore, None
+        try:
+            if fast is not None and sniffio.current_async_library() == "asyncio":
+                await fast.aclose()
+        finally:
+            if standard is not None:
+                await standard.aclose()
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie store, skipping the work when a response sets no cookie.
+
+    httpx hands every response to ``http.cookiejar`` through compatibility objects
+    (a ``urllib`` request and an ``email`` message of all headers): a sixth of the CPU
+    of a small call. Without a ``Set-Cookie`` header the jar would find nothing.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """``httpx.AsyncClient`` with the cookie store above (cookies behave as before)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sdk_cookies = _Cookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._sdk_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._sdk_cookies = _Cookies(cookies)
+
+
+def new_http_client(
+    *, limits: httpx.Limits, timeout: httpx.Timeout, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` a CloudBase client creates when not given one."""
+    return _Client(limits=limits, timeout=timeout, transport=transport or DefaultTransport(limits))
+
+
+def _ssl_context() -> Any:
+    """The TLS settings httpx's own transport would use (certifi, ``SSL_CERT_FILE``...)."""
+    return httpx.create_ssl_context(trust_env=True)
