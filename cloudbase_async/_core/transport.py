@@ -24,12 +24,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import errno
+import functools
 import logging
 import math
 import random
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -91,6 +92,8 @@ class ReplayableBody(AsyncIterable[bytes], abc.ABC):
 
 
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Parsed service URLs kept per pool (one per function or table name, typically).
+_MAX_CACHED_URLS: Final = 512
 _NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
 
 
@@ -323,6 +326,52 @@ class Pool:
         self.owned = owned
         self.closed = False
         self._gate = anyio.Semaphore(max_concurrency) if max_concurrency else None
+        # The client this pool created is configured once and never changed, so what
+        # build_request() would merge into every request (its default headers) is
+        # taken once; a client the caller brought is asked on every request.
+        self.client_headers: tuple[tuple[str, str], ...] = (
+            tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in http.headers.raw)
+            if owned
+            else ()
+        )
+        self._urls: dict[str, httpx.URL] = {}
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: QueryParams,
+        headers: list[tuple[str, str]],
+        content: Content,
+        timeout: httpx.Timeout,
+        cache_url: bool,
+    ) -> httpx.Request:
+        """The ``httpx.Request`` for a call; ``headers`` already include the client's
+        own when the pool owns the client (see :attr:`client_headers`)."""
+        http = self.http
+        if not self.owned:
+            return http.build_request(
+                method, url, params=params, headers=headers, content=content, timeout=timeout
+            )
+        return httpx.Request(
+            method,
+            self._url(url) if cache_url else url,
+            params=params,
+            headers=headers,
+            content=content,
+            cookies=http.cookies or None,  # cookies a server set earlier, as httpx sends them
+            extensions={"timeout": timeout.as_dict()},
+        )
+
+    def _url(self, url: str) -> httpx.URL:
+        """``url`` parsed once: a service's URLs repeat and ``httpx.URL`` is immutable."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= _MAX_CACHED_URLS:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def acquire(self, wait: float | None) -> None:
         """Take a slot, waiting at most ``wait`` seconds (``None``: no bound).
@@ -361,6 +410,20 @@ def attempt_deadline(timeout: httpx.Timeout) -> float:
     return max(values) if values else math.inf
 
 
+def _merge(headers: dict[str, tuple[str, str]], extra: Mapping[str, str]) -> None:
+    for name, value in extra.items():
+        headers[name.lower()] = (name, value)
+
+
+def _merged(
+    headers: Mapping[str, tuple[str, str]], extra: Iterable[tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    out = dict(headers)
+    for name, value in extra:
+        out[name.lower()] = (name, value)
+    return out
+
+
 def _is_token_rejection(error: APIError) -> bool:
     return error.status_code == 401 or error.code == "ACCESS_TOKEN_EXPIRED"
 
@@ -375,7 +438,9 @@ def _describe(exc: BaseException) -> str:
     """What went wrong, without the exception's text: httpx and h11 messages may quote
     header values (a token), so only the class and an OS error's own wording are used."""
     cause: BaseException | None = exc
-    while cause is not None:
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # a chain may loop back on itself
+        seen.add(id(cause))
         if isinstance(cause, OSError) and cause.errno is not None:
             name = errno.errorcode.get(cause.errno, str(cause.errno))
             return f"{type(exc).__name__}: {name}"
@@ -471,34 +536,46 @@ class Transport:
 
     def _build(self, request: Request, request_id: str, authorization: str | None) -> httpx.Request:
         check_headers(request.headers)
-        if request.url is not None:
-            headers = httpx.Headers(request.headers)
-        else:
-            headers = httpx.Headers({"X-SDK-Version": SDK_VERSION})
-            # Case-insensitive from here on: a caller's "authorization" replaces ours.
-            headers.update(self.config.headers)
+        # Merged by lower-cased name, later entries replacing earlier ones: the client's
+        # own defaults, then (for API calls) ours, the configured ones and the call's.
+        headers = dict(self._base_headers(absolute=request.url is not None))
+        if request.url is None:
             if not request.authenticated:
                 # A stale user token on a sign-in or refresh call gets it refused.
                 headers.pop("authorization", None)
-            headers.update(request.headers)
-            headers["X-Request-Id"] = request_id
+            _merge(headers, request.headers)
+            headers["x-request-id"] = ("X-Request-Id", request_id)
             if authorization is not None and "authorization" not in request.headers:
-                headers["Authorization"] = authorization
+                headers["authorization"] = ("Authorization", authorization)
+        else:
+            _merge(headers, request.headers)
         content = request.content
         if request.json is not UNSET:
             content = dumps(request.json)
-            headers.setdefault("Content-Type", "application/json")
+            headers.setdefault("content-type", ("Content-Type", "application/json"))
         try:
-            return self.pool.http.build_request(
+            return self.pool.build_request(
                 request.method,
                 self.url(request),
                 params=request.params,
-                headers=headers,
+                headers=list(headers.values()),
                 content=content,
                 timeout=self.timeout(request),
+                cache_url=request.url is None,
             )
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise InvalidRequestError(f"The request cannot be built ({_describe(exc)}).") from None
+
+    def _base_headers(self, *, absolute: bool) -> dict[str, tuple[str, str]]:
+        """The headers every request of this transport starts from (computed once)."""
+        return self._bases[absolute]
+
+    @functools.cached_property
+    def _bases(self) -> dict[bool, dict[str, tuple[str, str]]]:
+        client = _merged({}, self.pool.client_headers)
+        api = _merged(client, [("X-SDK-Version", SDK_VERSION)])
+        api = _merged(api, self.config.headers.items())
+        return {False: api, True: client}
 
     async def _exchange(self, request: Request, *, stream: bool) -> Response:
         if self.pool.closed:
