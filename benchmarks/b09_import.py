@@ -8,6 +8,7 @@ first, discarded run. Construction is one client object with its httpx pool, in-
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,12 @@ MODULES = {
 WITHOUT_CLI = "import sys; sys.modules.update(click=None, rich=None, pygments=None); "
 
 
+# An installed package has its bytecode compiled (pip does it); with
+# PYTHONDONTWRITEBYTECODE set, as on this project's machines, the first run would not
+# write it and every run would compile our sources while the peers' are compiled.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def import_ms(module: str, prelude: str = "") -> float:
     """Cumulative import time of ``module`` in a fresh interpreter, in milliseconds."""
     proc = subprocess.run(
@@ -41,6 +48,7 @@ def import_ms(module: str, prelude: str = "") -> float:
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     for line in proc.stderr.splitlines():
         # "import time:      self [us] |  cumulative | imported package"
@@ -52,7 +60,11 @@ def import_ms(module: str, prelude: str = "") -> float:
 
 def available(module: str) -> bool:
     proc = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, check=False
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        env=CHILD_ENV,
     )
     return proc.returncode == 0
 
