@@ -12,6 +12,8 @@ import httpx
 
 from ._core.config import (
     DEFAULT_LIMITS,
+    DEFAULT_REFRESH_MARGIN,
+    DEFAULT_REFRESH_TIMEOUT,
     ClientConfig,
     as_timeout,
     check_credential,
@@ -28,12 +30,11 @@ from ._core.redact import redact_url
 from ._core.retry import RetryPolicy
 from ._core.tc3 import Tc3Credentials
 from ._core.transport import Pool, Transport
-from .auth import Auth, SessionStore
-from .auth._client_credential import ClientCredential
-from .auth._session import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT, SessionManager
 
 if TYPE_CHECKING:
     from .ai import AI
+    from .auth import Auth, SessionStore
+    from .auth._session import SessionManager
     from .cloudrun import CloudRun
     from .functions import Functions
     from .nosql import NoSQL
@@ -162,6 +163,11 @@ class CloudBase:
             check_credential(client_id, "client_id")
         if client_secret is not None:
             check_credential(client_secret, "client_secret")
+        # Auth loads with the first client, not with the package: importing
+        # cloudbase_async should cost little more than importing httpx.
+        from .auth._client_credential import ClientCredential
+        from .auth._session import SessionManager
+
         limits = limits or DEFAULT_LIMITS
         owned = http_client is None
         if http_client is None:
@@ -222,6 +228,8 @@ class CloudBase:
     @functools.cached_property
     def auth(self) -> Auth:
         """Auth v2: sign-in flows, the session, the user's profile and security."""
+        from .auth import Auth
+
         return Auth(self._transport, self._manager)
 
     @functools.cached_property

@@ -14,31 +14,32 @@ go through httpx's own transport, where the patch sees them.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Final
+import sys
+from typing import Any
 
-import httpcore
 import httpx
 import sniffio
 
 __all__ = ["DefaultTransport", "intercepted", "new_http_client"]
 
-# The functions test tools replace; compared by name so that a patch that was already
-# in place when this module was imported is still recognised.
-_PATCHABLE: Final = (
-    (httpx.AsyncHTTPTransport, "handle_async_request", "httpx."),
-    (httpcore.AsyncConnectionPool, "handle_async_request", "httpcore."),
-)
+
+def _patched(cls: type, module: str) -> bool:
+    # Compared by name, so a patch already in place when this module was imported is
+    # recognised too.
+    function = cls.handle_async_request  # type: ignore[attr-defined]
+    return getattr(function, "__qualname__", "") != f"{cls.__name__}.handle_async_request" or (
+        not getattr(function, "__module__", "").startswith(module)
+    )
 
 
 def intercepted() -> bool:
     """Whether httpx's or httpcore's request handling is patched (by respx, say)."""
-    for cls, name, module in _PATCHABLE:
-        function = getattr(cls, name)
-        if getattr(function, "__qualname__", "") != f"{cls.__name__}.{name}" or not getattr(
-            function, "__module__", ""
-        ).startswith(module):
-            return True
-    return False
+    if _patched(httpx.AsyncHTTPTransport, "httpx."):
+        return True
+    # httpx imports httpcore only once a transport of its own is built (and so does
+    # anything that patches it): if it is not loaded, nothing patched it.
+    httpcore = sys.modules.get("httpcore")
+    return httpcore is not None and _patched(httpcore.AsyncConnectionPool, "httpcore.")
 
 
 class DefaultTransport(httpx.AsyncBaseTransport):
