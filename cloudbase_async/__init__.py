@@ -33,19 +33,19 @@ from ._core.errors import (
 from ._core.retry import RetryPolicy
 from ._core.transport import Response
 from ._version import __version__
-from .auth import (
-    Auth,
-    AuthEvent,
-    FileStore,
-    MemoryStore,
-    Session,
-    SessionStore,
-    User,
-    Verification,
-)
 
 if TYPE_CHECKING:
     from ._core.sse import EventSource, EventTooLargeError, ServerSentEvent
+    from .auth import (
+        Auth,
+        AuthEvent,
+        FileStore,
+        MemoryStore,
+        Session,
+        SessionStore,
+        User,
+        Verification,
+    )
     from .ejson import ObjectId
     from .functions import FunctionResult, Functions
     from .nosql import (
@@ -74,6 +74,14 @@ if TYPE_CHECKING:
 # Service modules load on first use, so `import cloudbase_async` stays fast for code that
 # needs one service (PEP 562). The names still import from here as usual.
 _LAZY: Final[dict[str, str]] = {
+    "Auth": ".auth",
+    "AuthEvent": ".auth",
+    "FileStore": ".auth",
+    "MemoryStore": ".auth",
+    "Session": ".auth",
+    "SessionStore": ".auth",
+    "User": ".auth",
+    "Verification": ".auth",
     "EventSource": "._core.sse",
     "EventTooLargeError": "._core.sse",
     "ServerSentEvent": "._core.sse",

@@ -45,6 +45,7 @@ import anyio.lowlevel
 import attrs
 import httpx
 
+from .._core.config import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT
 from .._core.convert import structure, unstructure
 from .._core.credentials import (
     CredentialKind,
@@ -65,9 +66,6 @@ __all__ = ["DEFAULT_REFRESH_MARGIN", "DEFAULT_REFRESH_TIMEOUT", "Issued", "Sessi
 
 log: Final = logging.getLogger("cloudbase_async")
 
-DEFAULT_REFRESH_MARGIN: Final = 30.0
-#: Seconds a refresh (with its retries) may take, shielded from cancellation as it is.
-DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
 # The official SDK regenerates a stored device id outside these lengths.
 _DEVICE_ID_LENGTHS: Final = range(16, 49)
