@@ -34,3 +34,18 @@ if [ "${#cloudbase_missing[@]}" -gt 0 ]; then
     npm install --no-audit --no-fund --save-exact --prefix .cache/peers "${cloudbase_missing[@]}" ||
         echo "warning: could not install ${cloudbase_missing[*]}; the tests that run them need them" >&2
 fi
+
+# --- nginx with the echo module (the benchmarks' nginx server mode: benchmarks/_nginx.py
+# starts it on a free loopback port with its own config and stops it by PID). Debian's
+# package would start a system nginx on port 80 as it installs: a policy-rc.d that
+# refuses service starts (the standard Debian switch, removed again) prevents that. ---
+if [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/lib/nginx/modules/ngx_http_echo_module.so ]; then
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light libnginx-mod-http-echo) ||
+        echo "warning: could not install nginx-light/libnginx-mod-http-echo; python -m benchmarks --server nginx needs them" >&2
+    [ -z "${added_policy}" ] || rm -f /usr/sbin/policy-rc.d
+fi
