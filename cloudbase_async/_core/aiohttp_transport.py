@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, Final, NoReturn
 
 import aiohttp
@@ -163,14 +163,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over aiohttp's pool, for an ``httpx.AsyncClient`` on asyncio.
 
     The aiohttp session is created on the first request (it belongs to the running
-    event loop) and closed by :meth:`aclose`. ``ssl_context`` is called once, on the
-    first ``https`` request, for the TLS settings httpx would use.
+    event loop) and closed by :meth:`aclose`. ``ssl_context`` is used for ``https``
+    (the one httpx's own transport would build).
     """
 
-    def __init__(self, limits: httpx.Limits, ssl_context: Callable[[], ssl.SSLContext]) -> None:
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
         self._limits = limits
-        self._make_ssl_context = ssl_context
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
@@ -218,11 +217,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     def _ssl_for(self, url: httpx.URL) -> ssl.SSLContext | bool:
-        if url.scheme != "https":
-            return True  # unused for http
-        if self._ssl is None:
-            self._ssl = self._make_ssl_context()
-        return self._ssl
+        return self._ssl if url.scheme == "https" else True  # (unused for http)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_here()

@@ -3,8 +3,9 @@
 Under asyncio, with aiohttp installed (``pip install 'cloudbase-async[aiohttp]'``), the
 bytes travel through :class:`~cloudbase_async._core.aiohttp_transport.AiohttpTransport`;
 under trio, or without aiohttp, through httpx's own ``AsyncHTTPTransport`` (httpcore),
-exactly as an ``httpx.AsyncClient`` built with the same limits would. Either is
-created on first use, so building a client opens nothing and loads no TLS settings.
+exactly as an ``httpx.AsyncClient`` built with the same limits would. Both use the TLS
+settings httpx would (built once, with the client, as httpx builds them); aiohttp's
+session is created on first use, in the event loop it belongs to.
 
 Test tools that intercept httpx by patching it (respx patches httpcore's pool,
 pytest-httpx httpx's transport) keep working: while such a patch is in place, requests
@@ -51,7 +52,9 @@ class DefaultTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, limits: httpx.Limits) -> None:
         self._limits = limits
-        self._httpcore: httpx.AsyncHTTPTransport | None = None
+        # What httpx's own transport builds (certifi, SSL_CERT_FILE...), shared by both.
+        self._ssl = httpx.create_ssl_context(trust_env=True)
+        self._httpcore = httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits)
         self._aiohttp: Any = None  # an AiohttpTransport, once used
         self._has_aiohttp: bool | None = None
 
@@ -66,16 +69,11 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         if self._aiohttp is None:
             from .aiohttp_transport import AiohttpTransport
 
-            self._aiohttp = AiohttpTransport(self._limits, _ssl_context)
+            self._aiohttp = AiohttpTransport(self._limits, self._ssl)
         return self._aiohttp  # type: ignore[no-any-return]
 
-    def _standard(self) -> httpx.AsyncHTTPTransport:
-        if self._httpcore is None:
-            self._httpcore = httpx.AsyncHTTPTransport(limits=self._limits)
-        return self._httpcore
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = self._fast() or self._standard()
+        transport = self._fast() or self._httpcore
         return await transport.handle_async_request(request)
 
     def connections(self) -> tuple[int, int]:
@@ -83,22 +81,19 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         busy = opened = 0
         if self._aiohttp is not None:
             busy, opened = self._aiohttp.connections()
-        if self._httpcore is not None:
-            pool = self._httpcore._pool  # httpcore's pool; its connections are public
-            busy += sum(1 for conn in pool.connections if not conn.is_idle())
-            busy += len(pool._requests)
-            opened += len(pool.connections)
+        pool = self._httpcore._pool  # httpcore's pool; its connections are public
+        busy += sum(1 for conn in pool.connections if not conn.is_idle())
+        busy += len(pool._requests)
+        opened += len(pool.connections)
         return (busy, opened)
 
     async def aclose(self) -> None:
         fast, self._aiohttp = self._aiohttp, None
-        standard, self._httpcore = self._httpcore, None
         try:
             if fast is not None and sniffio.current_async_library() == "asyncio":
                 await fast.aclose()
         finally:
-            if standard is not None:
-                await standard.aclose()
+            await self._httpcore.aclose()
 
 
 class _Cookies(httpx.Cookies):
@@ -136,8 +131,3 @@ def new_http_client(
 ) -> httpx.AsyncClient:
     """The ``httpx.AsyncClient`` a CloudBase client creates when not given one."""
     return _Client(limits=limits, timeout=timeout, transport=transport or DefaultTransport(limits))
-
-
-def _ssl_context() -> Any:
-    """The TLS settings httpx's own transport would use (certifi, ``SSL_CERT_FILE``...)."""
-    return httpx.create_ssl_context(trust_env=True)
