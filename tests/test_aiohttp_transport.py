@@ -167,8 +167,13 @@ def client(server: RawServer, **kwargs: object) -> CloudBase:
 
 
 def uses_aiohttp(cb: CloudBase) -> bool:
+    """Whether a request went over aiohttp (its session exists once one did)."""
     transport = cb._transport.pool.http._transport
-    return isinstance(transport, DefaultTransport) and transport._aiohttp is not None
+    return (
+        isinstance(transport, DefaultTransport)
+        and transport._aiohttp is not None
+        and transport._aiohttp._session is not None
+    )
 
 
 # ----------------------------------------------------------------- errors: sent or not
@@ -359,6 +364,17 @@ async def test_trio_takes_httpx_own_transport(raw_server: RawServer) -> None:
         assert isinstance(transport, DefaultTransport)
         assert transport._aiohttp is None
         assert transport.connections() == (0, 1)
+
+
+def test_a_client_built_outside_a_loop_takes_aiohttp_under_asyncio(raw_server: RawServer) -> None:
+    cb = client(raw_server)  # no event loop running: httpx's transport is built, as httpx does
+
+    async def use() -> None:
+        async with cb:
+            assert await cb.functions.invoke("fn") == {"ok": True}
+            assert uses_aiohttp(cb)
+
+    anyio.run(use, backend="asyncio")
 
 
 async def test_building_a_client_opens_nothing() -> None:

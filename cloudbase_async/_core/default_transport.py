@@ -4,8 +4,13 @@ Under asyncio, with aiohttp installed (``pip install 'cloudbase-async[aiohttp]'`
 bytes travel through :class:`~cloudbase_async._core.aiohttp_transport.AiohttpTransport`;
 under trio, or without aiohttp, through httpx's own ``AsyncHTTPTransport`` (httpcore),
 exactly as an ``httpx.AsyncClient`` built with the same limits would. Both use the TLS
-settings httpx would (built once, with the client, as httpx builds them); aiohttp's
-session is created on first use, in the event loop it belongs to.
+settings httpx would (built once, with the client, as httpx builds them).
+
+What is loaded when: a client built inside a running event loop loads the transport
+that loop will use (aiohttp under asyncio, httpcore under trio) so that no request pays
+for an import; one built outside any loop loads httpcore, as httpx does, and aiohttp on
+its first request under asyncio. aiohttp's session is created on first use, in the
+event loop it belongs to.
 
 Test tools that intercept httpx by patching it (respx patches httpcore's pool,
 pytest-httpx httpx's transport) keep working: while such a patch is in place, requests
@@ -54,26 +59,34 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         # What httpx's own transport builds (certifi, SSL_CERT_FILE...), shared by both.
         self._ssl = httpx.create_ssl_context(trust_env=True)
-        self._httpcore = httpx.AsyncHTTPTransport(verify=self._ssl, limits=limits)
-        self._aiohttp: Any = None  # an AiohttpTransport, once used
-        self._has_aiohttp: bool | None = None
+        self._has_aiohttp = importlib.util.find_spec("aiohttp") is not None
+        self._httpcore: httpx.AsyncHTTPTransport | None = None
+        self._aiohttp: Any = None  # an AiohttpTransport
+        if self._has_aiohttp and _running() == "asyncio":
+            self._aiohttp_transport()
+        else:
+            self._httpcore_transport()
 
-    def _fast(self) -> httpx.AsyncBaseTransport | None:
-        """The aiohttp transport, if it may carry this request."""
-        if self._has_aiohttp is None:
-            self._has_aiohttp = importlib.util.find_spec("aiohttp") is not None
-        if not self._has_aiohttp or sniffio.current_async_library() != "asyncio":
-            return None
-        if intercepted():
-            return None
+    def _aiohttp_transport(self) -> httpx.AsyncBaseTransport:
         if self._aiohttp is None:
             from .aiohttp_transport import AiohttpTransport
 
             self._aiohttp = AiohttpTransport(self._limits, self._ssl)
         return self._aiohttp  # type: ignore[no-any-return]
 
+    def _httpcore_transport(self) -> httpx.AsyncHTTPTransport:
+        if self._httpcore is None:
+            self._httpcore = httpx.AsyncHTTPTransport(verify=self._ssl, limits=self._limits)
+        return self._httpcore
+
+    def _pick(self) -> httpx.AsyncBaseTransport:
+        """aiohttp's transport if it may carry this request, else httpx's own."""
+        if self._has_aiohttp and sniffio.current_async_library() == "asyncio" and not intercepted():
+            return self._aiohttp_transport()
+        return self._httpcore_transport()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = self._fast() or self._httpcore
+        transport = self._pick()
         return await transport.handle_async_request(request)
 
     def connections(self) -> tuple[int, int]:
@@ -81,19 +94,30 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         busy = opened = 0
         if self._aiohttp is not None:
             busy, opened = self._aiohttp.connections()
-        pool = self._httpcore._pool  # httpcore's pool; its connections are public
-        busy += sum(1 for conn in pool.connections if not conn.is_idle())
-        busy += len(pool._requests)
-        opened += len(pool.connections)
+        if self._httpcore is not None:
+            pool = self._httpcore._pool  # httpcore's pool; its connections are public
+            busy += sum(1 for conn in pool.connections if not conn.is_idle())
+            busy += len(pool._requests)
+            opened += len(pool.connections)
         return (busy, opened)
 
     async def aclose(self) -> None:
         fast, self._aiohttp = self._aiohttp, None
+        standard, self._httpcore = self._httpcore, None
         try:
             if fast is not None and sniffio.current_async_library() == "asyncio":
                 await fast.aclose()
         finally:
-            await self._httpcore.aclose()
+            if standard is not None:
+                await standard.aclose()
+
+
+def _running() -> str | None:
+    """The async library running this code, if any."""
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
 
 
 class _Cookies(httpx.Cookies):
