@@ -33,6 +33,7 @@ from cloudbase_async import (
     RedirectError,
     StreamInterruptedError,
 )
+from cloudbase_async._core import aiohttp_transport
 from cloudbase_async._core.aiohttp_transport import map_error
 from cloudbase_async._core.default_transport import DefaultTransport, intercepted
 from cloudbase_async._core.transport import Request
@@ -375,6 +376,18 @@ def test_a_client_built_outside_a_loop_takes_aiohttp_under_asyncio(raw_server: R
             assert uses_aiohttp(cb)
 
     anyio.run(use, backend="asyncio")
+
+
+async def test_an_aiohttp_older_than_3_10_is_left_alone(
+    raw_server: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(aiohttp_transport, "SUPPORTED", False)
+    async with client(raw_server) as cb:
+        assert await cb.functions.invoke("fn") == {"ok": True}
+        transport = cb._transport.pool.http._transport
+        assert isinstance(transport, DefaultTransport)
+        assert transport._aiohttp is None
+        assert transport.connections() == (0, 1)  # httpx's own pool carried it
 
 
 async def test_building_a_client_opens_nothing() -> None:

@@ -46,7 +46,18 @@ import aiohttp
 import httpx
 from yarl import URL
 
-__all__ = ["AiohttpTransport", "map_error"]
+__all__ = ["SUPPORTED", "AiohttpTransport", "map_error"]
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    major, _, rest = version.partition(".")
+    minor = "".join(c for c in rest.partition(".")[0] if c.isdigit())
+    return (int(major), int(minor or 0))
+
+
+#: aiohttp 3.10 introduced the timeout errors that say whether a connection was being
+#: opened (``ConnectionTimeoutError``) or a read stalled (``SocketTimeoutError``).
+SUPPORTED: Final = _major_minor(aiohttp.__version__) >= (3, 10)
 
 #: Headers aiohttp would add when httpx did not send them (httpx sends what it means to).
 _SKIP_AUTO_HEADERS: Final = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})

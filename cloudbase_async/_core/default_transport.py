@@ -62,16 +62,18 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         self._has_aiohttp = importlib.util.find_spec("aiohttp") is not None
         self._httpcore: httpx.AsyncHTTPTransport | None = None
         self._aiohttp: Any = None  # an AiohttpTransport
-        if self._has_aiohttp and _running() == "asyncio":
-            self._aiohttp_transport()
-        else:
+        if _running() != "asyncio" or self._aiohttp_transport() is None:
             self._httpcore_transport()
 
-    def _aiohttp_transport(self) -> httpx.AsyncBaseTransport:
-        if self._aiohttp is None:
-            from .aiohttp_transport import AiohttpTransport
+    def _aiohttp_transport(self) -> httpx.AsyncBaseTransport | None:
+        """aiohttp's transport (built once), or ``None`` if aiohttp cannot serve."""
+        if self._aiohttp is None and self._has_aiohttp:
+            from . import aiohttp_transport
 
-            self._aiohttp = AiohttpTransport(self._limits, self._ssl)
+            if aiohttp_transport.SUPPORTED:
+                self._aiohttp = aiohttp_transport.AiohttpTransport(self._limits, self._ssl)
+            else:
+                self._has_aiohttp = False  # an older aiohttp, installed for something else
         return self._aiohttp  # type: ignore[no-any-return]
 
     def _httpcore_transport(self) -> httpx.AsyncHTTPTransport:
@@ -82,7 +84,9 @@ class DefaultTransport(httpx.AsyncBaseTransport):
     def _pick(self) -> httpx.AsyncBaseTransport:
         """aiohttp's transport if it may carry this request, else httpx's own."""
         if self._has_aiohttp and sniffio.current_async_library() == "asyncio" and not intercepted():
-            return self._aiohttp_transport()
+            fast = self._aiohttp_transport()
+            if fast is not None:
+                return fast
         return self._httpcore_transport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
