@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 from ._harness import Result, console_table, load, machine, markdown_table, summary_table
 from ._servers import ServerProcess, bench_server, raise_fd_limit
@@ -36,7 +37,19 @@ BENCHMARKS: dict[int, tuple[str, str]] = {
 }
 
 NOTES_MARKER = "<!-- notes: everything below this line is kept when the results are rewritten -->"
-PEERS = ("httpx", "httpx-sse", "openai", "httpx2", "postgrest", "supabase-auth")
+PEERS = (
+    "httpx",
+    "httpcore",
+    "httpx-sse",
+    "aiohttp",
+    "httpx-aiohttp",
+    "anyio",
+    "openai",
+    "httpx2",
+    "postgrest",
+    "supabase-auth",
+)
+T = TypeVar("T")
 
 
 class Skip(Exception):
@@ -48,8 +61,10 @@ class Context:
     """What a benchmark gets: the run's size and a way to start the local server."""
 
     quick: bool
+    #: "nginx", "python" or "auto" (nginx where a benchmark can use it and it is installed).
+    server_kind: str = "auto"
 
-    def n(self, quick: int, full: int) -> int:
+    def n(self, quick: T, full: T) -> T:
         return quick if self.quick else full
 
     @contextlib.contextmanager
@@ -184,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument(
+        "--server",
+        choices=("auto", "nginx", "python"),
+        default="auto",
+        help="server for #4 concurrency: nginx (needs nginx-light and its echo module, see "
+        "scripts/install-peers.sh) or the Python benchmark server; auto: nginx if installed",
+    )
+    parser.add_argument(
         "--write", metavar="PATH", type=Path, help="write the Markdown results (RESULTS.md)"
     )
     args = parser.parse_args(argv)
@@ -197,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     load_before = load()
     t0 = time.perf_counter()
-    results, problems = run(numbers, Context(quick=args.quick), lambda s: print(s, flush=True))
+    ctx = Context(quick=args.quick, server_kind=args.server)
+    results, problems = run(numbers, ctx, lambda s: print(s, flush=True))
     seconds = time.perf_counter() - t0
     if args.write:
         write_results(

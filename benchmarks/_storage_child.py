@@ -1,6 +1,6 @@
 """One storage round trip in a fresh process, so its peak RSS is its own (benchmark #8).
 
-``python -m benchmarks._storage_child URL SRC DST`` uploads SRC through
+``python -m benchmarks._storage_child URL SRC DST [trio]`` uploads SRC through
 ``cb.storage.upload`` and downloads it back to DST through ``cb.storage.download``,
 then streams it once more without writing it anywhere (``cb.storage.stream``), and
 prints JSON: seconds for each step and the peak RSS growth. The peak is reset
@@ -67,5 +67,11 @@ async def main(url: str, src: Path, dst: Path) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])))
+    args = (sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
+    if len(sys.argv) > 4 and sys.argv[4] == "trio":
+        import anyio
+
+        result = anyio.run(main, *args, backend="trio")
+    else:
+        result = asyncio.run(main(*args))
     print(json.dumps(result))

@@ -8,6 +8,7 @@ first, discarded run. Construction is one client object with its httpx pool, in-
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -25,12 +26,19 @@ MODULES = {
     "supabase_auth": "supabase_auth",
     "httpx (floor: our dependency)": "httpx",
 }
+HTTPX = "httpx (floor: our dependency)"
 
 
 # httpx imports its command line (click, rich, pygments) when those happen to be installed
 # (here: uvicorn needs click, a test tool needs rich). Marking them missing in
 # sys.modules makes the import behave as in an environment without them.
 WITHOUT_CLI = "import sys; sys.modules.update(click=None, rich=None, pygments=None); "
+
+
+# An installed package has its bytecode compiled (pip does it); with
+# PYTHONDONTWRITEBYTECODE set, as on this project's machines, the first run would not
+# write it and every run would compile our sources while the peers' are compiled.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def import_ms(module: str, prelude: str = "") -> float:
@@ -41,6 +49,7 @@ def import_ms(module: str, prelude: str = "") -> float:
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     for line in proc.stderr.splitlines():
         # "import time:      self [us] |  cumulative | imported package"
@@ -52,7 +61,11 @@ def import_ms(module: str, prelude: str = "") -> float:
 
 def available(module: str) -> bool:
     proc = subprocess.run(
-        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, check=False
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        env=CHILD_ENV,
     )
     return proc.returncode == 0
 
@@ -68,6 +81,7 @@ def _imports(ctx: Context, prelude: str, case: str) -> Result:
             samples[name].append(import_ms(MODULES[name], prelude))
     medians = {name: median(v) for name, v in samples.items()}
     note = f"not installed: {', '.join(missing)}" if missing else ""
+    floor = medians.get(HTTPX)
     return Result(
         BENCH,
         case,
@@ -75,8 +89,8 @@ def _imports(ctx: Context, prelude: str, case: str) -> Result:
         "lower",
         medians,
         {name: spread(v) for name, v in samples.items()},
-        "≤150 ms",
-        medians[OURS] <= 150,
+        "≤1.5× httpx (issue 19)",
+        None if floor is None else medians[OURS] <= 1.5 * floor,
         note,
     )
 

@@ -37,18 +37,6 @@ from ._core.errors import (
 from ._core.retry import RetryPolicy as RetryPolicy
 from ._core.transport import Response as Response
 from ._version import __version__ as __version__
-from .auth import (
-    Auth as Auth,
-    AuthEvent as AuthEvent,
-    FileStore as FileStore,
-    MemoryStore as MemoryStore,
-    RedisStore as RedisStore,
-    Session as Session,
-    SessionStore as SessionStore,
-    SharedSessionStore as SharedSessionStore,
-    User as User,
-    Verification as Verification,
-)
 
 # The public surface: the client, its configuration, the errors, each service's class
 # (the type of every `cb.<service>` attribute) and the results services return. Everything
@@ -68,6 +56,17 @@ _LAZY: Final[dict[str, str]] = {
     # CloudRun
     "CloudRun": ".cloudrun",
     "CloudRunStream": ".cloudrun",
+    # auth
+    "Auth": ".auth",
+    "AuthEvent": ".auth",
+    "FileStore": ".auth",
+    "MemoryStore": ".auth",
+    "RedisStore": ".auth",
+    "Session": ".auth",
+    "SessionStore": ".auth",
+    "SharedSessionStore": ".auth",
+    "User": ".auth",
+    "Verification": ".auth",
     # server-sent events, read from CloudRun or raw AI streams
     "EventSource": "._core.sse",
     "EventTooLargeError": "._core.sse",
@@ -125,6 +124,18 @@ if TYPE_CHECKING:
         ChatCompletion as ChatCompletion,
         ChatCompletionChunk as ChatCompletionChunk,
         ChatCompletionStream as ChatCompletionStream,
+    )
+    from .auth import (
+        Auth as Auth,
+        AuthEvent as AuthEvent,
+        FileStore as FileStore,
+        MemoryStore as MemoryStore,
+        RedisStore as RedisStore,
+        Session as Session,
+        SessionStore as SessionStore,
+        SharedSessionStore as SharedSessionStore,
+        User as User,
+        Verification as Verification,
     )
     from .cloudrun import CloudRun as CloudRun, CloudRunStream as CloudRunStream
     from .ejson import ObjectId as ObjectId

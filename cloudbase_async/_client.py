@@ -12,6 +12,8 @@ import httpx
 
 from ._core.config import (
     DEFAULT_LIMITS,
+    DEFAULT_REFRESH_MARGIN,
+    DEFAULT_REFRESH_TIMEOUT,
     ClientConfig,
     as_timeout,
     check_credential,
@@ -21,6 +23,7 @@ from ._core.config import (
     resolve_retry,
 )
 from ._core.credentials import CredentialProvider, NoCredential, StaticCredential
+from ._core.default_transport import new_http_client
 from ._core.errors import ConfigurationError
 from ._core.headers import check_headers
 from ._core.lifecycle import AsyncCloseable
@@ -28,12 +31,11 @@ from ._core.redact import redact_url
 from ._core.retry import RetryPolicy
 from ._core.tc3 import Tc3Credentials
 from ._core.transport import Pool, Transport
-from .auth import Auth, SessionStore
-from .auth._client_credential import ClientCredential
-from .auth._session import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT, SessionManager
 
 if TYPE_CHECKING:
     from .ai import AI
+    from .auth import Auth, SessionStore
+    from .auth._session import SessionManager
     from .cloudrun import CloudRun
     from .functions import Functions
     from .nosql import NoSQL
@@ -162,10 +164,16 @@ class CloudBase(AsyncCloseable):
             check_credential(client_id, "client_id")
         if client_secret is not None:
             check_credential(client_secret, "client_secret")
+        # Auth loads with the first client, not with the package: importing
+        # cloudbase_async should cost little more than importing httpx.
+        from .auth._client_credential import ClientCredential
+        from .auth._session import SessionManager
+
         limits = limits or DEFAULT_LIMITS
         owned = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
+            # aiohttp's pool under asyncio when installed, else httpx's (or `transport`).
+            http_client = new_http_client(
                 limits=limits, timeout=config.timeout, transport=transport
             )
         pool = Pool(
@@ -221,6 +229,8 @@ class CloudBase(AsyncCloseable):
     @functools.cached_property
     def auth(self) -> Auth:
         """Auth v2: sign-in flows, the session, the user's profile and security."""
+        from .auth import Auth
+
         return Auth(self._transport, self._manager)
 
     @functools.cached_property

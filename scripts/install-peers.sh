@@ -35,9 +35,33 @@ if [ "${#cloudbase_missing[@]}" -gt 0 ]; then
         echo "warning: could not install ${cloudbase_missing[*]}; the tests that run them need them" >&2
 fi
 
+# Debian packages that would start a system service as they install (redis on 6379,
+# nginx on 80): a policy-rc.d that refuses service starts (Debian's own switch, removed
+# again afterwards) keeps them quiet; the tests and benchmarks start their own servers.
+apt_install_quietly() {
+    local added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh
+exit 101
+' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        added_policy=1
+    fi
+    (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$@")
+    local status=$?
+    [ -z "${added_policy}" ] || rm -f /usr/sbin/policy-rc.d
+    return "${status}"
+}
+
 # --- Redis (the shared session-store tests: tests/support/redis.py starts its own
 # redis-server per test session on a free port, without persistence) ---
 if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
-    apt-get update && apt-get install -y redis-server ||
+    apt_install_quietly redis-server ||
         echo "warning: could not install redis-server; the RedisStore tests need it" >&2
+fi
+
+# --- nginx with the echo module (the benchmarks' nginx server mode: benchmarks/_nginx.py
+# starts it on a free loopback port with its own config and stops it by PID) ---
+if [ ! -x /usr/sbin/nginx ] || [ ! -e /usr/lib/nginx/modules/ngx_http_echo_module.so ]; then
+    apt_install_quietly nginx-light libnginx-mod-http-echo ||
+        echo "warning: could not install nginx-light/libnginx-mod-http-echo; python -m benchmarks --server nginx needs them" >&2
 fi

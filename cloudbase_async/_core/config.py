@@ -26,6 +26,8 @@ from .tc3 import Tc3Credentials
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RESPONSE_SIZE",
+    "DEFAULT_REFRESH_MARGIN",
+    "DEFAULT_REFRESH_TIMEOUT",
     "DEFAULT_REGION",
     "DEFAULT_TIMEOUT",
     "SERVICES",
@@ -75,6 +77,10 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=10.0)
 DEFAULT_LIMITS: Final = httpx.Limits(
     max_connections=100, max_keepalive_connections=50, keepalive_expiry=30.0
 )
+#: Seconds before expiry at which a signed-in session's access token is refreshed.
+DEFAULT_REFRESH_MARGIN: Final = 30.0
+#: Seconds a token refresh may take in all (it is shielded from cancellation).
+DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 #: The largest body a non-streamed call reads (after decompression), in bytes.
 DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
 

@@ -63,6 +63,7 @@ import anyio.lowlevel
 import attrs
 import httpx
 
+from .._core.config import DEFAULT_REFRESH_MARGIN, DEFAULT_REFRESH_TIMEOUT
 from .._core.convert import structure, unstructure
 from .._core.credentials import (
     CredentialKind,
@@ -85,9 +86,6 @@ __all__ = ["DEFAULT_REFRESH_MARGIN", "DEFAULT_REFRESH_TIMEOUT", "Issued", "Sessi
 
 log: Final = logging.getLogger("cloudbase_async")
 
-DEFAULT_REFRESH_MARGIN: Final = 30.0
-#: Seconds a refresh (with its retries) may take, shielded from cancellation as it is.
-DEFAULT_REFRESH_TIMEOUT: Final = 15.0
 DEVICE_ID_KEY: Final = "device_id"
 #: Seconds between looks at a shared store by a process that holds no session (so that
 #: it picks up a sign-in made elsewhere); after a look that failed, a longer pause, so a

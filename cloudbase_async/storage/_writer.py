@@ -63,12 +63,13 @@ async def _write_while_reading(
     under ``(_WRITE_QUEUE + 2) * _WRITE_BATCH`` and a slow disk slows the reader down
     instead of filling memory. An error on either side cancels the other.
     """
-    send, receive = anyio.create_memory_object_stream[bytes](_WRITE_QUEUE)
+    send, receive = anyio.create_memory_object_stream[list[bytes]](_WRITE_QUEUE)
 
     async def write_all() -> None:
         async with receive:
             async for batch in receive:
-                await anyio.to_thread.run_sync(file.write, batch)
+                # The reads as they came, not joined: joining would copy every byte.
+                await anyio.to_thread.run_sync(file.writelines, batch)
 
     try:
         async with anyio.create_task_group() as tg:
@@ -82,11 +83,11 @@ async def _write_while_reading(
                     if on_progress is not None:
                         on_progress(body.received, body.size)
                     if pending_size >= _WRITE_BATCH:
-                        await send.send(b"".join(pending))
-                        pending.clear()
+                        await send.send(pending)
+                        pending = []
                         pending_size = 0
                 if pending:
-                    await send.send(b"".join(pending))
+                    await send.send(pending)
     except BaseExceptionGroup as group:
         # One side failed and the other was cancelled: raise that failure itself
         # (an APIConnectionError, an OSError), not the task group's wrapper.
