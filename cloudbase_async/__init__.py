@@ -34,8 +34,8 @@ from ._core.errors import (
     StreamError as StreamError,
     StreamInterruptedError as StreamInterruptedError,
 )
+from ._core.responses import Response as Response
 from ._core.retry import RetryPolicy as RetryPolicy
-from ._core.transport import Response as Response
 from ._version import __version__ as __version__
 
 # The public surface: the client, its configuration, the errors, each service's class

@@ -16,10 +16,11 @@ from typing import Any, Final, Self
 
 from ._core.errors import StreamClosedError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
+from ._core.responses import BodyStream, Response
 from ._core.service import Service
 from ._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, EventSource
 from ._core.streams import Opener, OwnedStream
-from ._core.transport import BodyStream, Request, Response
+from ._core.transport import Request
 from ._core.types import UNSET, Content, QueryParams, Timeout
 
 __all__ = ["CloudRun", "CloudRunStream", "service_path"]

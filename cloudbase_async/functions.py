@@ -20,8 +20,9 @@ import attrs
 from ._core.codec import UnreadableBody, dumps, loads
 from ._core.errors import InvalidRequestError
 from ._core.passthrough import body_content, check_method, check_name, encode_subpath
+from ._core.responses import Response
 from ._core.service import Service
-from ._core.transport import Request, Response
+from ._core.transport import Request
 from ._core.types import UNSET, ParamValue, QueryParams, Timeout
 
 __all__ = ["FunctionResult", "Functions", "decode_result", "validate_function_name"]

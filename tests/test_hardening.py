@@ -441,7 +441,7 @@ def test_every_error_class_used_here_is_a_cloudbase_error() -> None:
 
 
 def test_an_exception_chain_that_loops_is_still_described() -> None:
-    from cloudbase_async._core.transport import _describe
+    from cloudbase_async._core.errors import describe as _describe
 
     first, second = httpx.ConnectError("a"), OSError("b")
     first.__context__, second.__context__ = second, first

@@ -26,6 +26,7 @@ from cloudbase_async import (
     ConfigurationError,
     InvalidRequestError,
 )
+from cloudbase_async._core.responses import Response
 from cloudbase_async._core.tc3 import (
     CanonicalRequest,
     Tc3Credentials,
@@ -37,7 +38,6 @@ from cloudbase_async._core.tc3 import (
     signing_timestamp,
     string_to_sign,
 )
-from cloudbase_async._core.transport import Response
 from cloudbase_async.auth._client_credential import (
     BODY,
     PATH,

@@ -16,6 +16,7 @@ classified by (see :func:`make_api_error`).
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -45,6 +46,7 @@ __all__ = [
     "StreamClosedError",
     "StreamError",
     "StreamInterruptedError",
+    "describe",
 ]
 
 
@@ -525,3 +527,17 @@ def make_api_error(
         hint=fields.hint,
         retry_after=retry_after,
     )
+
+
+def describe(exc: BaseException) -> str:
+    """What went wrong, without the exception's text: httpx and h11 messages may quote
+    header values (a token), so only the class and an OS error's own wording are used."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # chains can loop
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno is not None:
+            name = errno.errorcode.get(cause.errno, str(cause.errno))
+            return f"{type(exc).__name__}: {name}"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__

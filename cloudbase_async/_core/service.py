@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 from .codec import body_error
 from .convert import structure_answer
 from .errors import ResponseValidationError
-from .transport import Request, Response, Transport
+from .responses import Response
+from .transport import Request, Transport
 
 __all__ = ["Service", "decode_json", "decode_model", "expect_mapping", "with_request_id"]
 

@@ -33,7 +33,7 @@ from .errors import (
     StreamError,
 )
 from .lifecycle import AsyncCloseable
-from .transport import Response
+from .responses import Response
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",

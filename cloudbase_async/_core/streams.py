@@ -20,7 +20,7 @@ import httpx
 
 from .errors import StreamClosedError
 from .lifecycle import AsyncCloseable
-from .transport import Response
+from .responses import Response
 
 __all__ = ["OwnedStream", "Opener"]
 

@@ -1,10 +1,11 @@
 """The transport: one pooled ``httpx.AsyncClient`` per client family, and the request loop.
 
-Services describe a call as a :class:`Request` and get a :class:`Response` back. Between
-the two, and only here: service roots, SDK headers, credentials, admission in front of
-the pool, deadlines, retries with backoff, the one refresh-and-retry after a rejected
-token, bounded reading, error mapping and logging. Services never retry, sleep, or touch
-httpx clients themselves.
+Services describe a call as a :class:`Request` and get a
+:class:`~cloudbase_async._core.responses.Response` back. Between the two, and only here:
+service roots, SDK headers, credentials, admission in front of the pool, deadlines,
+retries with backoff, the one refresh-and-retry after a rejected token, error mapping
+and logging (how bodies are read is :mod:`.responses`). Services never retry, sleep, or
+touch httpx clients themselves.
 
 Time bounds (the README's "Time limits" section documents them for users):
 
@@ -22,18 +23,15 @@ Time bounds (the README's "Time limits" section documents them for users):
 from __future__ import annotations
 
 import abc
-import contextlib
-import errno
 import functools
 import logging
 import math
 import random
 import time
 import uuid
-import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 import anyio
 import anyio.lowlevel
@@ -42,7 +40,7 @@ import h11
 import httpx
 
 from .._version import __version__
-from .codec import MAX_KEPT_TEXT, UnreadableBody, dumps, loads, loads_lenient
+from .codec import dumps, loads_lenient
 from .config import ClientConfig, Service, as_timeout
 from .credentials import CredentialProvider, RequestSigner
 from .errors import (
@@ -54,31 +52,26 @@ from .errors import (
     InvalidRequestError,
     RateLimitError,
     RedirectError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    StreamInterruptedError,
+    describe,
     make_api_error,
 )
 from .headers import check_headers
 from .redact import loggable, redact_url
+from .responses import (
+    MAX_ERROR_BODY,
+    ReleasingStream,
+    Response,
+    close_response,
+    read_bounded,
+)
 from .retry import is_retryable_status, parse_retry_after
 from .types import UNSET, Content, QueryParams, Timeout
 
-__all__ = [
-    "BodyStream",
-    "Pool",
-    "ReplayableBody",
-    "Request",
-    "Response",
-    "Transport",
-    "attempt_deadline",
-]
+__all__ = ["Pool", "ReplayableBody", "Request", "Transport", "attempt_deadline"]
 
 log: Final = logging.getLogger("cloudbase_async")
 
 SDK_VERSION: Final = f"cloudbase-async/{__version__}"
-#: An error body is read up to this size; the rest is dropped (the error is what matters).
-_MAX_ERROR_BODY: Final = 1024 * 1024
 
 
 class ReplayableBody(AsyncIterable[bytes], abc.ABC):
@@ -146,192 +139,6 @@ class Request:
             f"<Request {self.method} {where} params={keys!r} headers={sorted(self.headers)!r}"
             f" body={'json' if self.json is not UNSET else type(self.content).__name__}>"
         )
-
-
-@attrs.define(slots=True, eq=False, repr=False)
-class Response:
-    """An HTTP response with the request id and the number of retries it took.
-
-    For a whole response (:meth:`Transport.send`) ``content`` holds the body, read within
-    the size bound. For a stream (:meth:`Transport.open_stream`) the body is unread:
-    iterate :meth:`aiter_bytes` and call :meth:`aclose`, which is idempotent and returns
-    the connection to the pool.
-    """
-
-    http: httpx.Response
-    request_id: str | None
-    retries_taken: int
-    _content: bytes | None = None
-
-    @property
-    def status_code(self) -> int:
-        return self.http.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http.headers
-
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            try:
-                self._content = self.http.content  # a response built already read
-            except httpx.ResponseNotRead:
-                raise RuntimeError("The body of a stream is read with aiter_bytes().") from None
-        return self._content
-
-    @property
-    def text(self) -> str:
-        """The body decoded with the response's charset (UTF-8 by default), lossily."""
-        encoding = self.http.charset_encoding or "utf-8"
-        try:
-            return self.content.decode(encoding, "replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        """The body decoded as JSON (``None`` for an empty body).
-
-        :raises ResponseValidationError: the body is not valid UTF-8 JSON.
-        """
-        content = self.content
-        try:
-            return loads(content)
-        except UnreadableBody as exc:
-            raise ResponseValidationError(
-                f"The server answered {self.status_code} with a body this SDK cannot "
-                f"read: {exc.reason}.",
-                status_code=self.status_code,
-                request_id=self.request_id,
-                body=loads_lenient(content[: MAX_KEPT_TEXT * 4]),
-            ) from None
-
-    async def aread_error_body(self) -> bytes:
-        """Read the rest of a stream that turned out to be an error (the first MiB)."""
-        self._content = await _read_bounded(self.http, _MAX_ERROR_BODY, truncate=True)
-        return self._content
-
-    def aiter_bytes(self, chunk_size: int | None = None, *, raw: bool = False) -> BodyStream:
-        """The unread body of a stream as it arrives (decoded unless ``raw``)."""
-        return BodyStream(self, chunk_size=chunk_size, raw=raw)
-
-    async def aclose(self) -> None:
-        await _close(self.http)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Response [{self.http.status_code}] request_id={self.request_id!r} "
-            f"retries_taken={self.retries_taken}>"
-        )
-
-
-class BodyStream:
-    """A streamed response body, chunk by chunk: a class-based async iterator.
-
-    It is the one place where errors while reading a body are mapped: a timeout becomes
-    :class:`~cloudbase_async.APITimeoutError`, a broken connection
-    :class:`~cloudbase_async.StreamInterruptedError`. ``received`` counts the bytes
-    handed out. httpx's own iterator is an async generator; this closes it explicitly
-    in :meth:`aclose`, so an abandoned body leaves nothing for the garbage collector.
-    """
-
-    __slots__ = ("_chunks", "_http", "received", "request_id")
-
-    def __init__(self, response: Response, *, chunk_size: int | None, raw: bool) -> None:
-        http = self._http = response.http
-        self._chunks = http.aiter_raw(chunk_size) if raw else http.aiter_bytes(chunk_size)
-        self.request_id = response.request_id
-        self.received = 0
-
-    def __aiter__(self) -> BodyStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            chunk = await self._chunks.__anext__()
-        except httpx.TransportError as exc:
-            raise read_error(exc, self.request_id, self.received) from exc
-        except httpx.DecodingError:
-            raise StreamInterruptedError(
-                f"The body could not be decompressed after {self.received} bytes.",
-                request_id=self.request_id,
-            ) from None
-        self.received += len(chunk)
-        return chunk
-
-    async def aclose(self) -> None:
-        """Close the response, and the iterator with it (idempotent, shielded)."""
-        await _finish(self._chunks, self._http)
-
-
-async def _finish(chunks: AsyncIterator[bytes], http: httpx.Response) -> None:
-    """Close ``http`` and unwind ``chunks``, its body iterator, leaving nothing suspended.
-
-    httpx and httpcore read a body through five nested async generators and never close
-    the inner ones when the outer one is closed early; the garbage collector finalises
-    them later, out of order (trio warns about each one). Once the connection is closed,
-    stepping the outer generator makes the innermost read fail, and the failure finishes
-    every generator on its way out, after at most what was already buffered.
-    """
-    await _close(http)
-    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-        # Exception: the read error that unwinds the chain, or a RuntimeError when another
-        # task is inside the iterator (closing the response ends that task's read).
-        async for _ in chunks:
-            pass
-
-
-def read_error(exc: httpx.TransportError, request_id: str | None, received: int) -> Exception:
-    """The SDK error for a failure while a body was being read."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            f"The response body stalled after {received} bytes ({type(exc).__name__}).",
-            request_id=request_id,
-        )
-    return StreamInterruptedError(
-        f"The connection broke after {received} bytes of the body ({_describe(exc)}).",
-        request_id=request_id,
-    )
-
-
-class _ReleasingStream(httpx.AsyncByteStream):
-    """Wraps a response body so closing it also frees the admission slot, exactly once.
-
-    Closing through httpx is not enough on its own: a response that arrives already
-    read (``httpx.MockTransport``, custom transports) is marked closed and httpx never
-    closes its stream again. So the transport also calls :meth:`release` itself.
-    """
-
-    __slots__ = ("_inner", "_release")
-
-    def __init__(self, inner: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._inner = inner
-        self._release: Callable[[], None] | None = release
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._inner.__aiter__()
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            self.release()
-
-    def release(self) -> None:
-        """Free the admission slot; later calls do nothing."""
-        release, self._release = self._release, None
-        if release is not None:
-            release()
-
-
-async def _close(response: httpx.Response) -> None:
-    """Close ``response`` (shielded) and free its admission slot, whatever httpx did."""
-    if not response.is_closed:
-        # Shielded: a cancelled caller must still hand the connection back at once.
-        with anyio.CancelScope(shield=True):
-            await response.aclose()
-    if isinstance(response.stream, _ReleasingStream):
-        response.stream.release()
 
 
 class Pool:
@@ -478,24 +285,10 @@ def _is_retryable_error(error: APIError) -> bool:
     )
 
 
-def _describe(exc: BaseException) -> str:
-    """What went wrong, without the exception's text: httpx and h11 messages may quote
-    header values (a token), so only the class and an OS error's own wording are used."""
-    cause: BaseException | None = exc
-    seen: set[int] = set()
-    while cause is not None and id(cause) not in seen:  # chains can loop
-        seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno is not None:
-            name = errno.errorcode.get(cause.errno, str(cause.errno))
-            return f"{type(exc).__name__}: {name}"
-        cause = cause.__cause__ or cause.__context__
-    return type(exc).__name__
-
-
 def _connection_error(exc: httpx.TransportError, request_id: str) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request_id=request_id)
-    return APIConnectionError(f"Connection error ({_describe(exc)}).", request_id=request_id)
+    return APIConnectionError(f"Connection error ({describe(exc)}).", request_id=request_id)
 
 
 # The request never left: always safe to try again, whatever the method.
@@ -616,7 +409,7 @@ class Transport:
                 cache_url=request.url is None,
             )
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
-            raise InvalidRequestError(f"The request cannot be built ({_describe(exc)}).") from None
+            raise InvalidRequestError(f"The request cannot be built ({describe(exc)}).") from None
 
     def _base_headers(self, *, absolute: bool) -> dict[str, tuple[str, str]]:
         """The headers every request of this transport starts from (computed once)."""
@@ -681,7 +474,7 @@ class Transport:
                     # Our request is malformed (a header value h11 refuses, a
                     # Content-Length that disagrees with the body): never retried.
                     raise InvalidRequestError(
-                        f"The request cannot be sent ({_describe(exc)}): check the "
+                        f"The request cannot be sent ({describe(exc)}): check the "
                         "headers and the declared Content-Length."
                     ) from None
                 error = _connection_error(exc, request_id)
@@ -765,16 +558,16 @@ class Transport:
             except BaseException:
                 pool.release()
                 raise
-            http.stream = _ReleasingStream(http.stream, pool.release)  # type: ignore[arg-type]
+            http.stream = ReleasingStream(http.stream, pool.release)  # type: ignore[arg-type]
             status = http.status_code
             if stream and 200 <= status < 300:
                 return Response(http, None, 0)
             success = 200 <= status < 300
-            limit = self.config.max_response_size if success else _MAX_ERROR_BODY
+            limit = self.config.max_response_size if success else MAX_ERROR_BODY
             try:
-                content = await _read_bounded(http, limit, truncate=not success)
+                content = await read_bounded(http, limit, truncate=not success)
             finally:
-                await _close(http)
+                await close_response(http)
             return Response(http, None, 0, content)
         # Only reached when the deadline cancelled the block (the connection is closed).
         raise httpx.ReadTimeout(f"no complete answer within {deadline.seconds:g} s")
@@ -826,61 +619,3 @@ class Transport:
             retries,
             then,
         )
-
-
-async def _read_bounded(http: httpx.Response, limit: int, *, truncate: bool) -> bytes:
-    """The decoded body, refusing (or, for error bodies, cutting) it past ``limit`` bytes.
-
-    Counted as it arrives, after decompression. A gzip body (what a hostile server sends
-    as a "gzip bomb") is inflated here with its output bounded by what is left of the
-    limit, so memory never grows past ``limit``; other encodings are decoded by httpx and
-    may overshoot by one network read's expansion before being refused.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    # Without a Content-Encoding the decoded body is the raw one: skip httpx's decoder and
-    # re-chunking layers (a tenth of a small call's CPU). A response that arrived already
-    # read (a mock transport's) has only its decoded bytes left.
-    encoding = http.headers.get("content-encoding", "identity").strip().lower()
-    raw = not http.is_stream_consumed and encoding in ("identity", "gzip")
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if raw and encoding == "gzip" else None
-    stream = http.aiter_raw() if raw else http.aiter_bytes()
-    try:
-        async for data in stream:
-            decoded = [data] if inflater is None else _inflate(inflater, data, limit - size + 1)
-            for chunk in decoded:
-                size += len(chunk)
-                if size > limit:
-                    if truncate:
-                        chunks.append(chunk[: len(chunk) - (size - limit)])
-                        return b"".join(chunks)
-                    raise ResponseTooLargeError(
-                        f"The response body exceeded max_response_size ({limit} bytes) and "
-                        "was abandoned.",
-                        status_code=http.status_code,
-                        request_id=http.headers.get("x-request-id"),
-                        code="RESPONSE_TOO_LARGE",
-                    )
-                chunks.append(chunk)
-    except (httpx.DecodingError, zlib.error):
-        raise ResponseValidationError(
-            f"The server answered {http.status_code} with a body that cannot be "
-            f"decompressed (Content-Encoding: {loggable(encoding)}).",
-            status_code=http.status_code,
-            request_id=http.headers.get("x-request-id"),
-        ) from None
-    finally:
-        await _finish(stream, http)
-    return b"".join(chunks)
-
-
-def _inflate(inflater: Any, data: bytes, room: int) -> list[bytes]:
-    """``data`` inflated into at most ``room`` bytes: never more is produced, whatever
-    the compression ratio (the rest stays in the inflater's ``unconsumed_tail``)."""
-    out: list[bytes] = []
-    while data and room > 0:
-        piece = inflater.decompress(data, room)
-        out.append(piece)
-        room -= len(piece)
-        data = inflater.unconsumed_tail
-    return out

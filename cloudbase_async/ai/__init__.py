@@ -32,9 +32,10 @@ import attrs
 from .._core.codec import body_error
 from .._core.errors import InvalidRequestError
 from .._core.paths import segment, subpath
+from .._core.responses import Response
 from .._core.service import Service
 from .._core.sse import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_EVENT_SIZE, stream_timeout
-from .._core.transport import Request, Response, Transport
+from .._core.transport import Request, Transport
 from .._core.types import Timeout
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._events import (

@@ -22,9 +22,10 @@ from .._core.errors import (
     error_class,
     parse_error_body,
 )
+from .._core.responses import Response
 from .._core.sse import EventSource, ServerSentEvent
 from .._core.streams import OwnedStream
-from .._core.transport import Request, Response, Transport
+from .._core.transport import Request, Transport
 from ._decode import ChatCompletionAccumulator, structure_chunk
 from ._models import ChatCompletion, ChatCompletionChunk
 

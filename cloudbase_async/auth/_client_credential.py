@@ -30,9 +30,10 @@ import httpx
 
 from .._core.config import Service
 from .._core.errors import ResponseValidationError
+from .._core.responses import Response
 from .._core.service import decode_model
 from .._core.tc3 import Tc3Credentials, Tc3Signer
-from .._core.transport import Request, Response, Transport
+from .._core.transport import Request, Transport
 from ._models import TokenResponse
 
 __all__ = [

@@ -11,7 +11,8 @@ import attrs
 
 from .._core.convert import unstructure
 from .._core.errors import InvalidRequestError, NotFoundError, ResponseValidationError
-from .._core.transport import Response, Transport
+from .._core.responses import Response
+from .._core.transport import Transport
 from .._core.types import Timeout
 from ._encoding import (
     Order,

@@ -26,8 +26,9 @@ from .. import ejson
 from .._core.codec import MAX_KEPT_TEXT, loads_lenient
 from .._core.convert import structure_answer
 from .._core.errors import InvalidRequestError, ResponseValidationError
+from .._core.responses import Response
 from .._core.service import Service, with_request_id
-from .._core.transport import Request, Response, Transport
+from .._core.transport import Request, Transport
 from .._core.types import UNSET, ParamValue, Timeout
 from ._models import NoSQLPaths
 

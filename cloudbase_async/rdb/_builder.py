@@ -21,7 +21,8 @@ from typing import Any, Generic, Literal, Self, TypeVar, overload
 import attrs
 
 from .._core.errors import APIError, InvalidRequestError
-from .._core.transport import Request, Response, Transport
+from .._core.responses import Response
+from .._core.transport import Request, Transport
 from .._core.types import Timeout
 from . import filters as f
 from ._encode import Condition, Group, clean_columns, render_top

@@ -17,7 +17,7 @@ import attrs
 
 from .._core.convert import structure_answer
 from .._core.errors import APIError, NotFoundError, ResponseValidationError
-from .._core.transport import Response
+from .._core.responses import Response
 
 __all__ = [
     "MultipleRowsError",

@@ -23,7 +23,7 @@ from .._core.errors import (
     make_api_error,
 )
 from .._core.redact import redact
-from .._core.transport import Response
+from .._core.responses import Response
 from ._models import structure_item, wire
 
 __all__ = [

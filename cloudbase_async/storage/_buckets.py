@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import Any, Final, Literal, TypeAlias
 
 from .._core.errors import InvalidRequestError, ResponseValidationError
+from .._core.responses import Response
 from .._core.service import Service, expect_mapping
-from .._core.transport import Request, Response
+from .._core.transport import Request
 from .._core.types import UNSET, Timeout, Unset
 from ._models import structure_item
 from ._names import bucket_segment, validate_bucket_id

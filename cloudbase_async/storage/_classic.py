@@ -26,8 +26,9 @@ from .._core.errors import (
     ResponseValidationError,
 )
 from .._core.headers import bad_header
+from .._core.responses import Response
 from .._core.service import Service
-from .._core.transport import ReplayableBody, Request, Response, Transport
+from .._core.transport import ReplayableBody, Request, Transport
 from .._core.types import Timeout
 from ._batch import BatchResult, ItemError, Parse, in_chunks, pair, unwrap
 from ._bodies import (

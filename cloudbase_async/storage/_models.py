@@ -22,7 +22,7 @@ import attrs
 from .._core.convert import structure_answer
 from .._core.errors import ResponseValidationError
 from .._core.redact import redact_url
-from .._core.transport import Response
+from .._core.responses import Response
 
 __all__ = [
     "CopiedObject",

@@ -35,8 +35,9 @@ from .._core.errors import (
     NotFoundError,
     ResponseValidationError,
 )
+from .._core.responses import Response
 from .._core.service import expect_mapping
-from .._core.transport import ReplayableBody, Request, Response
+from .._core.transport import ReplayableBody, Request
 from .._core.types import Timeout
 from ._batch import BatchResult, ItemError, in_chunks
 from ._bodies import (

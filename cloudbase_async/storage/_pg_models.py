@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from .._core.errors import ResponseValidationError
-from .._core.transport import Response
+from .._core.responses import Response
 from ._models import http_url, structure_item, url_repr, wire
 
 __all__ = [

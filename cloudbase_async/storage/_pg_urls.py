@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .._core.errors import ResponseValidationError
+from .._core.responses import Response
 from .._core.service import Service, expect_mapping
-from .._core.transport import Request, Response, Transport
+from .._core.transport import Request, Transport
 from .._core.types import Timeout
 from ._batch import BatchResult, ItemError, in_chunks
 from ._buckets import check_flag

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from .._core.codec import dumps
 from .._core.errors import InvalidRequestError, ResponseValidationError
 from .._core.redact import redact_url
-from .._core.transport import Response
+from .._core.responses import Response
 
 __all__ = [
     "Download",

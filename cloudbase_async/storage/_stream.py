@@ -15,8 +15,8 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Self, TypeAlias
 
+from .._core.responses import BodyStream, Response
 from .._core.streams import OwnedStream
-from .._core.transport import BodyStream, Response
 from ._models import DownloadUrl
 
 __all__ = ["ObjectOpener", "ObjectStream"]
