@@ -18,6 +18,10 @@ Time bounds (the README's "Time limits" section documents them for users):
 * Streamed responses (``open_stream``) are bounded by the deadline until their headers
   arrive; their bodies then by the read timeout of each read (and SSE by its idle
   timeout).
+
+The module is over 500 lines because the request loop is one piece: admission,
+deadlines, credentials and signatures per attempt, retries and error mapping decide
+together what happens next, and splitting them would scatter one state machine.
 """
 
 from __future__ import annotations
