@@ -7,19 +7,29 @@
   Mark a test ``real_backoff`` when it must really wait (a Retry-After measured from
   outside the SDK).
 * ``mock``: a respx router for the test (unmatched calls fail; unused routes do not).
+
+Under ``CI`` Hypothesis tries the same examples on every run (``derandomize``), so a
+red CI always means the change, never a newly drawn example; runs elsewhere draw fresh
+examples and keep what fails in ``.hypothesis/``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import anyio.lowlevel
 import pytest
 import respx
+from hypothesis import settings
 
 from cloudbase_async._core import transport
 
 BACKENDS = ("asyncio", "trio")
+
+settings.register_profile("cloudbase-ci", derandomize=True, database=None, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("cloudbase-ci")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
