@@ -38,7 +38,7 @@ from ._harness import OURS, Result, median, spread
 from ._runner import Context, Skip
 from ._servers import _jwt
 
-BENCH = "11 session stores"
+BENCH = "12 session stores"
 MEMORY = "MemoryStore (in-process)"
 REDIS = "RedisStore"
 FILE = "FileStore"

@@ -10,7 +10,7 @@ classic. curl POSTs and GETs the PG routes with the same key (``curl -T`` / ``cu
 -o``): the floor for this server. The server's own cost (it writes every upload to
 disk) is in every figure; files live in temporary directories removed afterwards.
 
-``python -m benchmarks.b11_storage_pg child URL KEY FLOW SRC DST`` is the child.
+``python -m benchmarks.b13_storage_pg child URL KEY FLOW SRC DST`` is the child.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ._harness import OURS, Result, median, spread
 from ._runner import Context, Skip
 from ._servers import ROOT
 
-BENCH = "11 storage-pg"
+BENCH = "13 storage-pg"
 CLASSIC = "classic flow (cb.storage, same gateway)"
 CURL = "curl (same PG routes)"
 BUCKET = "bench"
@@ -51,7 +51,7 @@ def _child(url: str, key: str, flow: str, src: Path, dst: Path) -> dict[str, flo
         [
             sys.executable,
             "-m",
-            "benchmarks.b11_storage_pg",
+            "benchmarks.b13_storage_pg",
             "child",
             url,
             key,

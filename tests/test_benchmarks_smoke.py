@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,15 @@ def test_quick_overhead_runs_and_writes_results(tmp_path: Path) -> None:
     assert "| **cloudbase_async** |" in text
     assert "old tables" not in text
     assert text.endswith("hand-written notes\n")
+
+
+def test_every_benchmark_is_labelled_with_its_number_and_its_children_exist() -> None:
+    """A renumbered benchmark keeps its label and the module its child process runs."""
+    from benchmarks._runner import BENCHMARKS
+
+    for number, (_, module_name) in BENCHMARKS.items():
+        module = importlib.import_module(f"benchmarks.{module_name}")
+        assert module.BENCH.split()[0] == str(number), module_name
+        source = Path(module.__file__ or "").read_text()
+        for child in re.findall(r'"benchmarks\.(\w+)"', source):
+            assert (ROOT / "benchmarks" / f"{child}.py").exists(), (module_name, child)
