@@ -12,6 +12,9 @@ PG-mode storage (Supabase style) adds a fifth, ``{"statusCode", "error", "messag
 answered with HTTP 400 for most failures while ``statusCode`` holds the real status as
 a string (``"404"``, ``"409"``): that status is the one an error reports and is
 classified by (see :func:`make_api_error`).
+
+The module is a little over 500 lines because the classes and the mapping onto them
+are read together: which class a code or status picks is only clear beside the class.
 """
 
 from __future__ import annotations
