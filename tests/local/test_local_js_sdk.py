@@ -1,7 +1,9 @@
 """The official ``@cloudbase/js-sdk`` 3.7.0 (its Node build, unchanged) against the
-local gateway: anonymous sign-in, a function call, sign-out, the document database
-(add, get, query, count, an error), a storage upload and download, and a custom-login
-ticket minted by the official ``@cloudbase/node-sdk``. What the js-sdk wrote is read
+local gateway: anonymous and SMS sign-in, a function call, sign-out, the document
+database (add, get, query, count, operator updates, set, removals, an error), the
+relational database (insert, select, update, delete), a streamed and a plain chat,
+CloudRun, a storage upload, download and delete, and a custom-login ticket minted by
+the official ``@cloudbase/node-sdk``. What the js-sdk wrote is read
 back through this SDK, so both clients see one gateway."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import anyio
 import httpx
 import pytest
 
-from cloudbase_async import CloudBase
+from cloudbase_async import CloudBase, NotFoundError
 from cloudbase_async.local import FunctionContext, LocalCloudBase
 from tests.js.runner import require_js_sdk, run_steps
 from tests.js.tc3 import oracle
@@ -170,3 +172,93 @@ def test_a_ticket_minted_by_the_node_sdk_signs_the_js_sdk_in(
     ticket = local.custom_ticket("shop-customer-7")  # minted in Python this time
     session = as_app(local, lambda cb: cb.auth.sign_in_with_custom_ticket(ticket))
     assert session.user_id == signed_in["uid"]  # one user, whoever mints
+
+
+def test_an_sms_sign_in_from_the_js_sdk_signs_up_a_user_this_sdk_sees() -> None:
+    require_js_sdk()
+    with LocalCloudBase("js-sdk-env", verification_code="246810") as local:
+        results = run_steps(local, "otp", context={"phone": "+8613800138001", "code": "246810"})
+
+        assert local.sms_codes["+86 13800138001"] == "246810"  # what the js-sdk was sent
+
+        async def sign_in(cb: CloudBase) -> str:
+            handle = await cb.auth.sign_in_with_otp(phone_number="13800138001")
+            return (await handle.verify("246810")).user_id
+
+        assert as_app(local, sign_in) == results["otp"]["uid"]  # one user, either SDK
+
+
+def test_rows_written_by_the_js_sdk_are_the_rows_this_sdk_reads(local: LocalCloudBase) -> None:
+    local.rdb.execute("create table notes (id serial primary key, title text, _openid text)")
+
+    results = run_steps(local, "anonymous", "rdb")
+
+    uid = results["anonymous"]["uid"]
+    rdb = results["rdb"]
+    assert rdb["inserted"] == [{"id": 1, "title": "from js-sdk", "_openid": uid}]
+    assert rdb["selected"] == [{"id": 1, "title": "from js-sdk"}]
+    assert rdb["updated"] == [{"id": 1, "title": "edited", "_openid": uid}]
+    assert rdb["deletedStatus"] == 204
+    rows = as_admin(local, lambda cb: cb.rdb.table("notes").select("*").execute())
+    assert rows.data == [{"id": 1, "title": "edited", "_openid": uid}]
+
+
+def test_a_chat_streams_to_the_js_sdk(local: LocalCloudBase) -> None:
+    results = run_steps(local, "anonymous", "ai")
+
+    # The scripted model echoes the last user message, in chunks when streamed.
+    assert results["ai"] == {"streamed": "streamed to the js-sdk", "plain": "answered whole"}
+
+
+def test_documents_updated_and_removed_by_the_js_sdk(local: LocalCloudBase) -> None:
+    as_admin(local, lambda cb: cb.nosql.create_collection("todos"))
+
+    results = run_steps(local, "anonymous", "nosql-write")
+
+    written = results["nosql-write"]
+    a, b = written["ids"]
+    assert written["ordered"] == [{"_id": b, "n": 5}, {"_id": a, "n": 1}]
+    assert written["incremented"] == 1
+    assert written["afterUpdate"] == [{"_id": a, "n": 11, "tags": ["x", "z"]}]
+    assert written["replaced"] == 1
+    # js-sdk 3.7.0 sends `set` as PATCH .../documents with `replaceMode: false` (its
+    # `merge: false` never reaches the wire), which the documented API merges.
+    assert written["afterSet"] == [{"_id": b, "n": 7, "tags": ["y"]}]
+    assert written["removed"] == 1
+    assert (written["marked"], written["swept"], written["left"]) == (1, 1, 0)
+    assert as_admin(local, lambda cb: cb.nosql.collection("todos").count()) == 0
+
+
+def test_a_file_deleted_by_the_js_sdk_is_gone(local: LocalCloudBase, tmp_path: Path) -> None:
+    results = run_steps(local, "anonymous", "storage-delete")
+
+    file_id = results["storage-delete"]["fileID"]
+    assert results["storage-delete"]["deleted"] == [{"code": "SUCCESS", "fileID": file_id}]
+    assert results["storage-delete"]["after"] == [{"code": "OBJECT_NOT_EXIST", "fileID": file_id}]
+    with pytest.raises(NotFoundError):
+        as_admin(local, lambda cb: cb.storage.download(file_id, tmp_path / "gone.txt"))
+
+
+def test_a_cloudrun_call_from_the_js_sdk(local: LocalCloudBase) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def echo_run(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen.append({"method": scope["method"], "path": scope["path"], "body": json.loads(body)})
+        await send(
+            {"type": "http.response.start", "status": 200,
+             "headers": [(b"content-type", b"application/json")]}
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": b'{"ran": true}'})
+
+    local.cloudrun("echo-run", echo_run)
+
+    results = run_steps(local, "anonymous", "cloudrun")
+
+    assert results["cloudrun"]["body"] == {"ran": True}
+    assert seen == [{"method": "POST", "path": "/hello", "body": {"a": 1}}]
