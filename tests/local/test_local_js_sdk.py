@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -183,7 +183,9 @@ def test_an_sms_sign_in_from_the_js_sdk_signs_up_a_user_this_sdk_sees() -> None:
 
         async def sign_in(cb: CloudBase) -> str:
             handle = await cb.auth.sign_in_with_otp(phone_number="13800138001")
-            return (await handle.verify("246810")).user_id
+            session = await handle.verify("246810")
+            assert session.user_id is not None
+            return session.user_id
 
         assert as_app(local, sign_in) == results["otp"]["uid"]  # one user, either SDK
 
@@ -242,7 +244,7 @@ def test_a_file_deleted_by_the_js_sdk_is_gone(local: LocalCloudBase, tmp_path: P
 def test_a_cloudrun_call_from_the_js_sdk(local: LocalCloudBase) -> None:
     seen: list[dict[str, Any]] = []
 
-    async def echo_run(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def echo_run(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         body = b""
         while True:
             message = await receive()
