@@ -193,6 +193,25 @@ async def test_bad_per_call_headers_are_refused_before_sending(caplog: Any) -> N
     assert len(hits) <= 1
 
 
+async def test_a_streamed_body_that_disagrees_with_its_length_is_an_invalid_request() -> None:
+    """Through httpx's own transport, h11 refuses to send it (its error, not httpx's)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def body() -> Any:
+        yield b"abc"
+
+    with serve(app) as url:
+        http = httpx.AsyncHTTPTransport()
+        async with CloudBase("env-1", base_url=url, api_key=KEY, transport=http) as cb:
+            with pytest.raises(InvalidRequestError, match="Content-Length"):
+                await cb.cloudrun.request(
+                    "svc", "POST", "/", content=body(), headers={"Content-Length": "10"}
+                )
+
+
 async def test_a_lower_case_authorization_replaces_ours_on_the_wire() -> None:
     seen: list[list[bytes]] = []
 

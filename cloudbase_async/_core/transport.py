@@ -31,6 +31,7 @@ import functools
 import logging
 import math
 import random
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
@@ -40,7 +41,6 @@ from typing import Final
 import anyio
 import anyio.lowlevel
 import attrs
-import h11
 import httpx
 
 from .._version import __version__
@@ -295,6 +295,17 @@ def _connection_error(exc: httpx.TransportError, request_id: str) -> APIConnecti
     return APIConnectionError(f"Connection error ({describe(exc)}).", request_id=request_id)
 
 
+def _h11_errors() -> tuple[type[Exception], ...]:
+    """h11's error for a request it refuses to send, if h11 is loaded.
+
+    Only httpx's own transport (httpcore) uses h11, and loads it with its first
+    connection: what is not loaded cannot have raised, so it is looked up rather than
+    imported (an import would add h11 to ``import cloudbase_async``).
+    """
+    h11 = sys.modules.get("h11")
+    return () if h11 is None else (h11.LocalProtocolError,)
+
+
 # The request never left: always safe to try again, whatever the method.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -471,16 +482,18 @@ class Transport:
                     "every connection is busy (open streams hold theirs until closed).",
                     request_id=request_id,
                 ) from None
-            except (httpx.TransportError, h11.LocalProtocolError) as exc:
+            except Exception as exc:
                 # h11's own error escapes httpcore when a streamed body disagrees with
                 # its declared Content-Length; it says what went wrong but never how.
-                if isinstance(exc, httpx.LocalProtocolError | h11.LocalProtocolError):
+                if isinstance(exc, (httpx.LocalProtocolError, *_h11_errors())):
                     # Our request is malformed (a header value h11 refuses, a
                     # Content-Length that disagrees with the body): never retried.
                     raise InvalidRequestError(
                         f"The request cannot be sent ({describe(exc)}): check the "
                         "headers and the declared Content-Length."
                     ) from None
+                if not isinstance(exc, httpx.TransportError):
+                    raise
                 error = _connection_error(exc, request_id)
                 may_retry = isinstance(exc, _NOT_SENT) or (
                     request.safe_to_repeat and request.replayable
