@@ -92,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"CLOUDBASE_API_KEY={local.api_key}")
         # The console's custom-login key file, for a backend that mints its own tickets.
         print(f"CLOUDBASE_CUSTOM_LOGIN_KEY_FILE={local.custom_login_key_file}")
+        # The Tencent Cloud secret it accepts TC3 signatures from (as the administrator).
+        print(f"TENCENTCLOUD_SECRETID={local.secret_id}")
+        print(f"TENCENTCLOUD_SECRETKEY={local.secret_key}")
         print(f"CLOUDBASE_PUBLISHABLE_KEY={local.publishable_key}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -1,5 +1,6 @@
 """The gateway as one ASGI app: every service's routes at the real paths, the admin API
-under ``/_local``, and two pure-ASGI layers in front (request ids, then faults).
+under ``/_local``, and three pure-ASGI layers in front (request ids, faults, then TC3
+signatures checked).
 
 Each service module exposes ``routes(engine, identify) -> list[BaseRoute]`` with
 absolute paths; a :class:`Mounted` pairs a service's engine with that function, and
@@ -23,7 +24,8 @@ from starlette.types import ASGIApp
 from . import _admin
 from ._faults import Faults, FaultsMiddleware
 from ._http import RequestIdMiddleware, gateway_error
-from ._identity import Identify
+from ._identity import Identify, Keys, TokenSigner
+from ._tc3 import Tc3Gate
 
 __all__ = ["Engine", "Mounted", "build_app"]
 
@@ -68,6 +70,9 @@ def build_app(
     identify: Identify,
     admin: _admin.AdminTarget,
     faults: Faults,
+    keys: Keys,
+    signer: TokenSigner,
+    clock: Callable[[], float],
 ) -> ASGIApp:
     """The composed ASGI app."""
     routes: list[BaseRoute] = [
@@ -80,5 +85,7 @@ def build_app(
         routes=routes,
         exception_handlers={404: _http_error, 405: _http_error, 500: _http_error},
     )
-    # Outermost first: the request id exists before a fault answers with it.
-    return RequestIdMiddleware(FaultsMiddleware(app, faults, exempt=_admin.PATHS))
+    # Outermost first: the request id exists before a fault answers with it, and a fault
+    # answers whatever the credential (as a broken gateway would).
+    verified = Tc3Gate(app, keys, signer, clock=clock)
+    return RequestIdMiddleware(FaultsMiddleware(verified, faults, exempt=_admin.PATHS))

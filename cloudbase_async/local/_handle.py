@@ -312,15 +312,33 @@ class LocalCloudBase:
         """The publishable key (the ``anon`` role); stable for a data directory."""
         return self._state().keys.publishable_key
 
+    @property
+    def secret_id(self) -> str:
+        """The SecretId of the Tencent Cloud secret whose TC3 signatures the gateway
+        accepts (as the administrator); stable for a data directory."""
+        return self._state().keys.secret_id
+
+    @property
+    def secret_key(self) -> str:
+        """The SecretKey that goes with :attr:`secret_id`."""
+        return self._state().keys.secret_key
+
     def client(
-        self, *, publishable_key: bool = False, access_token: str | None = None, **options: Any
+        self,
+        *,
+        publishable_key: bool = False,
+        access_token: str | None = None,
+        tc3: bool = False,
+        **options: Any,
     ) -> CloudBase:
         """A :class:`~cloudbase_async.CloudBase` wired to this gateway.
 
         With the API key by default; ``publishable_key=True`` for the anonymous role
         (what a browser or app has before its user signs in); ``access_token=`` to act
-        as that user. ``options`` go to ``CloudBase`` (``timeout``, ``max_retries``,
-        ``session_store``, ``refresh_margin``...).
+        as that user; ``tc3=True`` to sign with the gateway's Tencent Cloud secret, as a
+        backend configured with ``secret_id``/``secret_key`` does. ``options`` go to
+        ``CloudBase`` (``timeout``, ``max_retries``, ``session_store``,
+        ``refresh_margin``...).
         """
         from .. import CloudBase
 
@@ -329,6 +347,9 @@ class LocalCloudBase:
             options["access_token"] = access_token
         elif publishable_key:
             options["publishable_key"] = keys.publishable_key
+        elif tc3:
+            options["secret_id"] = keys.secret_id
+            options["secret_key"] = keys.secret_key
         else:
             options["api_key"] = keys.api_key
         return CloudBase(env=self.env, base_url=self.url, **options)
@@ -470,7 +491,15 @@ class _Running:
             Mounted("ai", local.ai, ai_service.routes),
             *stateful,
         ]
-        app = build_app(services, identify=identity, admin=local, faults=local.faults)
+        app = build_app(
+            services,
+            identify=identity,
+            admin=local,
+            faults=local.faults,
+            keys=keys,
+            signer=signer,
+            clock=time.time,
+        )
         server = ServerThread(app, host=local.host, port=local.port)
         running = cls(
             data_dir=data_dir,

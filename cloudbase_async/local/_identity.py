@@ -1,15 +1,19 @@
 """Who is calling: the one identity every local service resolves a request to.
 
 The gateway knows three kinds of caller, as the real one does: the administrator (the
-API key; ``service_role`` in the relational database), the anonymous role (the
-publishable key; ``anon``) and a user (an access token the gateway issued;
-``authenticated``). Services receive a :class:`Caller` and never parse credentials
-themselves: each route calls ``identify(request.headers.get("authorization"))``.
+API key, a request TC3-signed with the gateway's Tencent Cloud secret, or the token the
+client-credential exchange gives for it; ``service_role`` in the relational database),
+the anonymous role (the publishable key; ``anon``) and a user (an access token the
+gateway issued; ``authenticated``). Services receive a :class:`Caller` and never parse
+credentials themselves: each route calls ``identify(request.headers.get("authorization"))``
+(a signature has been checked, and replaced by an administrator token, before any route
+sees the request: :mod:`._tc3`).
 
 The keys and the secrets behind them live in ``keys.json`` of the data directory, so a
 gateway restarted on the same directory accepts the keys and tokens it issued before.
 Access tokens are HS256 JWTs (PyJWT); which of them are still alive (not revoked, their
 session not ended) is the auth engine's knowledge, passed in as ``session_active``.
+Administrator tokens belong to no session: they live until they expire.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import attrs
 import jwt
 
 __all__ = [
+    "ADMIN_SCOPE",
     "AccessClaims",
     "Caller",
     "CredentialError",
@@ -88,10 +93,18 @@ Identify: TypeAlias = Callable[[str | None], Caller]
 
 _ALGORITHM: Final = "HS256"
 _KEYS_FILE: Final = "keys.json"
+#: The ``scope`` of an administrator token (the client-credential exchange's, or a
+#: verified signature's); the auth engine gives users ``user`` or ``anonymous``.
+ADMIN_SCOPE: Final = "client_credential"
 
 
 def _secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def _secret_id() -> str:
+    # Shaped like a Tencent Cloud SecretId ("AKID" and 32 letters or digits).
+    return "AKID" + secrets.token_hex(16)
 
 
 @attrs.frozen
@@ -104,6 +117,10 @@ class Keys:
     token_secret: str = attrs.field(repr=False)
     #: For services that sign their own URLs (storage upload/download links).
     url_secret: str = attrs.field(repr=False)
+    #: The Tencent Cloud secret whose TC3 signatures the gateway accepts (as the
+    #: account's administrator).
+    secret_id: str = attrs.field(factory=_secret_id, repr=False)
+    secret_key: str = attrs.field(factory=_secret, repr=False)
 
     @classmethod
     def generate(cls) -> Keys:
@@ -111,17 +128,30 @@ class Keys:
 
     @classmethod
     def load_or_create(cls, directory: Path) -> Keys:
-        """The keys of ``directory`` (created, mode 0600, on first use)."""
+        """The keys of ``directory`` (created, mode 0600, on first use).
+
+        A file written by an older gateway keeps its keys and gains the ones it lacks.
+        """
         path = directory / _KEYS_FILE
-        if path.exists():
-            data = json.loads(path.read_text("utf-8"))
-            return cls(**{field.name: str(data[field.name]) for field in attrs.fields(cls)})
-        keys = cls.generate()
-        # Written before anyone can read it, and readable only by its owner.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(attrs.asdict(keys), file, indent=2)
+        if not path.exists():
+            keys = cls.generate()
+            _write_keys(path, keys)
+            return keys
+        data = json.loads(path.read_text("utf-8"))
+        names = [field.name for field in attrs.fields(cls)]
+        keys = cls(**{name: str(data[name]) for name in names if name in data})
+        if any(name not in data for name in names):
+            _write_keys(path, keys)
         return keys
+
+
+def _write_keys(path: Path, keys: Keys) -> None:
+    # Written in full before it replaces the file, and readable only by its owner.
+    fresh = path.with_name(path.name + ".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(attrs.asdict(keys), file, indent=2)
+    os.replace(fresh, path)
 
 
 @attrs.frozen
@@ -238,6 +268,8 @@ class Identity:
         if hmac.compare_digest(token.encode(), self._keys.publishable_key.encode()):
             return Caller("anon")
         claims = self._signer.read_access_token(token, now=self._clock())
+        if claims.scope == ADMIN_SCOPE:
+            return Caller("admin")
         if not self._session_active(claims.session_id):
             raise CredentialError("INVALID_ACCESS_TOKEN", "The access token was revoked.")
         return Caller("user", uid=claims.sub, anonymous=claims.scope == "anonymous")

@@ -13,11 +13,18 @@ const cloudbase = require("@cloudbase/js-sdk");
 
 async function main() {
   const env = process.env.CLOUDBASE_LOCAL_ENV;
-  const app = cloudbase.init({
-    env,
-    accessKey: process.env.CLOUDBASE_LOCAL_PUBLISHABLE_KEY,
-    timeout: 15000,
-  });
+  // With CLOUDBASE_LOCAL_SECRET_ID/KEY the app is a server holding a Tencent Cloud
+  // secret: the js-sdk's Node build then TC3-signs its gateway calls.
+  const secret = process.env.CLOUDBASE_LOCAL_SECRET_ID
+    ? { secretId: process.env.CLOUDBASE_LOCAL_SECRET_ID, secretKey: process.env.CLOUDBASE_LOCAL_SECRET_KEY }
+    : { accessKey: process.env.CLOUDBASE_LOCAL_PUBLISHABLE_KEY };
+  const app = cloudbase.init({ env, ...secret, timeout: 15000 });
+  // A signature covers the Host it was made for, so a signing app talks to the gateway
+  // at its own address (as a user pointing the js-sdk at a local gateway would).
+  if (process.env.CLOUDBASE_LOCAL_SECRET_ID) {
+    const url = new URL(process.env.CLOUDBASE_LOCAL_URL);
+    app.registerHost(url.host, url.protocol.replace(":", ""));
+  }
   // CLOUDBASE_LOCAL_CONTEXT: what the test hands the steps (JSON), e.g. a ticket.
   const given = JSON.parse(process.env.CLOUDBASE_LOCAL_CONTEXT || "{}");
   const context = { ...given, env, localUrl: process.env.CLOUDBASE_LOCAL_URL };

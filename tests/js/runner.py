@@ -41,11 +41,13 @@ def run_steps(
     local: LocalCloudBase,
     *steps: str,
     context: Mapping[str, Any] | None = None,
+    tc3: bool = False,
     timeout: float = 60,
 ) -> dict[str, Any]:
     """Run ``steps`` in one Node process; returns ``{step: result}``. ``context`` (JSON
-    values) starts the steps' shared context. A failed step, a refused destination or a
-    non-zero exit fails the test with the output."""
+    values) starts the steps' shared context. The app holds the publishable key, or with
+    ``tc3=True`` the gateway's Tencent Cloud secret. A failed step, a refused destination
+    or a non-zero exit fails the test with the output."""
     node = require_js_sdk()
     env = {
         **os.environ,
@@ -55,6 +57,9 @@ def run_steps(
         "CLOUDBASE_LOCAL_CONTEXT": json.dumps(dict(context or {})),
         "NODE_PATH": str(NODE_MODULES),
     }
+    if tc3:
+        env["CLOUDBASE_LOCAL_SECRET_ID"] = local.secret_id
+        env["CLOUDBASE_LOCAL_SECRET_KEY"] = local.secret_key
     done = subprocess.run(
         [node, "--require", str(HERE / "route-to-gateway.cjs"), str(HERE / "check.cjs"), *steps],
         env=env,

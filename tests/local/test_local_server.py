@@ -106,6 +106,17 @@ async def test_serve_prints_keys_serves_and_keeps_state_in_data(tmp_path: Path) 
                 create_ticket("cli-user", credentials=key)
             )
             assert session.scope == "user"
+        # The printed Tencent Cloud secret signs a backend's calls (as the administrator).
+        async with CloudBase(
+            env="cli-env",
+            base_url=url,
+            secret_id=settings["TENCENTCLOUD_SECRETID"],
+            secret_key=settings["TENCENTCLOUD_SECRETKEY"],
+        ) as backend:
+            assert await backend.functions.invoke("hello", {"name": "tc3"}) == {
+                "hello": "tc3",
+                "role": "admin",
+            }
     assert Path(key_file).parent == data
     assert key.env_id == "cli-env"
     assert any(f"SMS code for +86 13800138000: {sent['code']}" in line for line in errors)
@@ -114,6 +125,8 @@ async def test_serve_prints_keys_serves_and_keeps_state_in_data(tmp_path: Path) 
         assert again["CLOUDBASE_API_KEY"] == settings["CLOUDBASE_API_KEY"]
         assert again["CLOUDBASE_PUBLISHABLE_KEY"] == settings["CLOUDBASE_PUBLISHABLE_KEY"]
         assert again["CLOUDBASE_CUSTOM_LOGIN_KEY_FILE"] == key_file
+        assert again["TENCENTCLOUD_SECRETID"] == settings["TENCENTCLOUD_SECRETID"]
+        assert again["TENCENTCLOUD_SECRETKEY"] == settings["TENCENTCLOUD_SECRETKEY"]
         async with CloudBase(
             env="cli-env",
             base_url=again["CLOUDBASE_BASE_URL"],

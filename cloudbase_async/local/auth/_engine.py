@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...auth import normalize_phone_number
-from .._identity import CredentialError, TokenSigner
+from .._identity import ADMIN_SCOPE, CredentialError, TokenSigner
 from ._account import Accounts
 from ._common import (
     TARGETS,
@@ -175,13 +175,27 @@ class AuthEngine:
         with self._store.transaction() as db:
             db.execute("UPDATE sessions SET revoked = 1 WHERE id = ?", (session_id,))
 
+    def client_credential(self) -> dict[str, Any]:
+        """An administrator's access token, for a caller already known to be one (a
+        TC3-signed request, or the API key): no session and no refresh token, only a
+        Bearer that lives ``access_token_lifetime``, as the real exchange answers."""
+        lifetime = self.settings.access_token_lifetime
+        access = self._signer.issue_access_token(
+            sub="admin",
+            scope=ADMIN_SCOPE,
+            session_id=ADMIN_SCOPE,
+            lifetime=lifetime,
+            now=self._clock(),
+        )
+        return {"token_type": "Bearer", "access_token": access, "expires_in": lifetime}
+
     def introspect(self, token: str) -> dict[str, Any]:
         """What a live access token says, or ``{}``."""
         try:
             claims = self._signer.read_access_token(token, now=self._clock())
         except CredentialError:
             return {}
-        if not self.session_active(claims.session_id):
+        if claims.scope != ADMIN_SCOPE and not self.session_active(claims.session_id):
             return {}
         return {
             "token_type": "Bearer",

@@ -128,6 +128,22 @@ def routes(engine: AuthEngine, identify: Identify) -> list[BaseRoute]:
             "invalid_argument", f"Unsupported grant_type {grant!r} in the local gateway."
         )
 
+    @_answer
+    async def client_credential(request: Request, body: Body) -> Any:
+        # A TC3-signed request reaches here as an administrator (see local/_tc3.py);
+        # the reference lists the API key as a credential for the exchange too.
+        try:
+            caller = identify(request.headers.get("authorization"))
+        except CredentialError as exc:
+            raise AuthError("unauthenticated", exc.message) from exc
+        if not caller.is_admin:
+            raise AuthError(
+                "permission_denied", "The exchange needs a TC3 signature or the API key."
+            )
+        if body.get("grant_type") != "client_credentials":
+            raise AuthError("invalid_argument", "grant_type must be 'client_credentials'.")
+        return engine.client_credential()
+
     async def introspect(request: Request) -> Response:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         found = value.strip() if scheme.lower() == "bearer" else ""
@@ -193,6 +209,7 @@ def routes(engine: AuthEngine, identify: Identify) -> list[BaseRoute]:
         Route(f"{prefix}/verification/verify", verify, methods=["POST"]),
         Route(f"{prefix}/verification", verification, methods=["POST"]),
         Route(f"{prefix}/token/introspect", introspect, methods=["GET"]),
+        Route(f"{prefix}/token/clientCredential", client_credential, methods=["POST"]),
         Route(f"{prefix}/token", token, methods=["POST"]),
         Route(f"{prefix}/revoke", revoke, methods=["POST"]),
         Route(f"{prefix}/reset", reset, methods=["POST"]),
