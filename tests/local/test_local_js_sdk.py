@@ -23,6 +23,7 @@ from cloudbase_async import CloudBase, NotFoundError
 from cloudbase_async.local import FunctionContext, LocalCloudBase
 from tests.js.runner import require_js_sdk, run_steps
 from tests.js.tc3 import oracle
+from tests.support.server import read_body
 
 pytestmark = pytest.mark.integration
 
@@ -245,13 +246,8 @@ def test_a_cloudrun_call_from_the_js_sdk(local: LocalCloudBase) -> None:
     seen: list[dict[str, Any]] = []
 
     async def echo_run(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        seen.append({"method": scope["method"], "path": scope["path"], "body": json.loads(body)})
+        body = json.loads(await read_body(receive))
+        seen.append({"method": scope["method"], "path": scope["path"], "body": body})
         await send(
             {"type": "http.response.start", "status": 200,
              "headers": [(b"content-type", b"application/json")]}

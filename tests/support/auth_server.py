@@ -32,6 +32,8 @@ from typing import Any
 import anyio
 import httpx
 
+from tests.support.server import read_body
+
 CODE = "123456"
 
 
@@ -108,12 +110,7 @@ class AuthServer:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         path = scope["path"]
         if path == "/auth/v1/token" and self._stall:
