@@ -15,12 +15,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterable, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cloudbase_async import CloudBase
 
 
-def _status(field: str) -> int:
+def proc_status(field: str) -> int:
     """A ``/proc/self/status`` figure in bytes (VmRSS, VmHWM)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -28,34 +31,51 @@ def _status(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def _reset_peak() -> int:
+def reset_peak() -> int:
     """Reset VmHWM to the current RSS and return that RSS."""
     Path("/proc/self/clear_refs").write_text("5")
-    return _status("VmRSS")
+    return proc_status("VmRSS")
 
 
 def _same_size(a: Path, b: Path) -> bool:
     return a.stat().st_size == b.stat().st_size
 
 
-async def main(url: str, src: Path, dst: Path) -> dict[str, float]:
-    async with CloudBase(
-        env="bench", api_key="bench-key", endpoints={"storage": url + "/v1/storages"}
-    ) as cb:
-        warm = await cb.storage.upload("bench/warm.bin", b"x" * 1024)
-        await cb.storage.download(warm.cloud_id, dst)
-        os.unlink(dst)
-        rss0 = _reset_peak()
-        t0 = time.perf_counter()
-        up = await cb.storage.upload("bench/big.bin", src)
-        t1 = time.perf_counter()
-        await cb.storage.download(up.cloud_id, dst)
-        t2 = time.perf_counter()
-        async with cb.storage.stream(up.cloud_id) as body:
-            async for _chunk in body:
-                pass
-        t3 = time.perf_counter()
-        peak = _status("VmHWM")
+@dataclass(frozen=True)
+class Flow:
+    """How one storage API uploads (``name, source -> ref``), downloads and streams."""
+
+    upload: Callable[[str, Path | bytes], Awaitable[str]]
+    download: Callable[[str, Path], Awaitable[object]]
+    stream: Callable[[str], AbstractAsyncContextManager[AsyncIterable[bytes]]]
+
+
+def classic(cb: CloudBase) -> Flow:
+    """Classic storage: ``cb.storage``, objects under ``bench/``."""
+
+    async def upload(name: str, source: Path | bytes) -> str:
+        return (await cb.storage.upload(f"bench/{name}", source)).cloud_id
+
+    return Flow(upload, cb.storage.download, cb.storage.stream)
+
+
+async def round_trip(flow: Flow, src: Path, dst: Path) -> dict[str, float]:
+    """Warm up with a tiny object, reset the peak RSS, then time an upload of ``src``,
+    its download to ``dst`` and one more read of it streamed to nowhere."""
+    warm = await flow.upload("warm.bin", b"x" * 1024)
+    await flow.download(warm, dst)
+    os.unlink(dst)
+    rss0 = reset_peak()
+    t0 = time.perf_counter()
+    ref = await flow.upload("big.bin", src)
+    t1 = time.perf_counter()
+    await flow.download(ref, dst)
+    t2 = time.perf_counter()
+    async with flow.stream(ref) as body:
+        async for _chunk in body:
+            pass
+    t3 = time.perf_counter()
+    peak = proc_status("VmHWM")
     if not _same_size(src, dst):
         raise RuntimeError("downloaded size differs from the upload")
     return {
@@ -64,6 +84,13 @@ async def main(url: str, src: Path, dst: Path) -> dict[str, float]:
         "stream_s": t3 - t2,
         "rss_growth": peak - rss0,
     }
+
+
+async def main(url: str, src: Path, dst: Path) -> dict[str, float]:
+    async with CloudBase(
+        env="bench", api_key="bench-key", endpoints={"storage": url + "/v1/storages"}
+    ) as cb:
+        return await round_trip(classic(cb), src, dst)
 
 
 if __name__ == "__main__":

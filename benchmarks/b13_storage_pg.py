@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from ._harness import OURS, Result, median, spread
 from ._runner import Context, Skip
 from ._servers import ROOT
+from ._storage_child import Flow, classic, round_trip
 
 BENCH = "13 storage-pg"
 CLASSIC = "classic flow (cb.storage, same gateway)"
@@ -167,61 +167,21 @@ def _rows(runs: dict[str, list[dict[str, float]]], size: int, label: str) -> lis
 # --- the child: one round trip in a fresh process ---------------------------------------
 
 
-def _status(field: str) -> int:
-    """A ``/proc/self/status`` figure in bytes (VmRSS, VmHWM)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak() -> int:
-    """Reset VmHWM to the current RSS and return that RSS."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return _status("VmRSS")
-
-
 async def _round_trip(url: str, key: str, flow: str, src: Path, dst: Path) -> dict[str, float]:
     from cloudbase_async import CloudBase, ConflictError
 
     async with CloudBase(env="local-dev", base_url=url, api_key=key) as cb:
-        if flow == "pg":
-            with contextlib.suppress(ConflictError):  # made by an earlier run
-                await cb.storage.buckets.create(BUCKET)
-            bucket = cb.storage.bucket(BUCKET)
-            await bucket.upload("warm.bin", b"x" * 1024, upsert=True)
-            await bucket.download("warm.bin", dst)
-            os.unlink(dst)
-            rss0 = _reset_peak()
-            t0 = time.perf_counter()
-            await bucket.upload("big.bin", src, upsert=True)
-            t1 = time.perf_counter()
-            await bucket.download("big.bin", dst)
-            t2 = time.perf_counter()
-            async with bucket.stream("big.bin") as body:
-                async for _chunk in body:
-                    pass
-        else:
-            warm = await cb.storage.upload("bench/warm.bin", b"x" * 1024)
-            await cb.storage.download(warm.cloud_id, dst)
-            os.unlink(dst)
-            rss0 = _reset_peak()
-            t0 = time.perf_counter()
-            up = await cb.storage.upload("bench/big.bin", src)
-            t1 = time.perf_counter()
-            await cb.storage.download(up.cloud_id, dst)
-            t2 = time.perf_counter()
-            async with cb.storage.stream(up.cloud_id) as body:
-                async for _chunk in body:
-                    pass
-        t3 = time.perf_counter()
-        peak = _status("VmHWM")
-    return {
-        "upload_s": t1 - t0,
-        "download_s": t2 - t1,
-        "stream_s": t3 - t2,
-        "rss_growth": peak - rss0,
-    }
+        if flow != "pg":
+            return await round_trip(classic(cb), src, dst)
+        with contextlib.suppress(ConflictError):  # made by an earlier run
+            await cb.storage.buckets.create(BUCKET)
+        bucket = cb.storage.bucket(BUCKET)
+
+        async def upload(name: str, source: Path | bytes) -> str:
+            await bucket.upload(name, source, upsert=True)
+            return name
+
+        return await round_trip(Flow(upload, bucket.download, bucket.stream), src, dst)
 
 
 if __name__ == "__main__":
