@@ -19,15 +19,10 @@ from cloudbase_async import (
 )
 from cloudbase_async._core.transport import Request
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 AUTH = "https://env-1.api.tcloudbasegateway.com/auth/v1"
 DATA = "https://env-1.api.tcloudbasegateway.com/v1/functions/echo"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def tokens(n: int, *, scope: str = "user", expires_in: float = 7200) -> dict[str, Any]:

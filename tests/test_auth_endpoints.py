@@ -79,12 +79,6 @@ async def cb() -> Any:
         yield client
 
 
-@pytest.fixture
-def mock() -> Any:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
 async def signed_in(cb: CloudBase, mock: respx.MockRouter) -> Session:
     mock.post(f"{AUTH}/signin").mock(return_value=httpx.Response(200, json=tokens()))
     return await cb.auth.sign_in_with_password(username="alice", password="pw-secret")

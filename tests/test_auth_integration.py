@@ -16,7 +16,7 @@ from tests.support.auth_server import AuthServer
 from tests.support.pool import checked_out
 from tests.support.server import serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 # Seconds. Short, so several expiry cycles fit in a short test.
 ACCESS_LIFETIME = 1.0
@@ -28,11 +28,6 @@ REFRESH_MARGIN = 0.4
 # get no grace at all.
 ACCESS_GRACE = 4.0
 CALLERS = 200
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -30,27 +30,16 @@ from cloudbase_async import (
 )
 from cloudbase_async.rdb import RowCountError
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 ROOT = "https://env-1.api.tcloudbasegateway.com/v1/rdb/rest"
 OBJECT = "application/vnd.pgrst.object+json"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
 async def cb() -> AsyncIterator[CloudBase]:
     async with CloudBase(env="env-1", api_key="sk-test") as client:
         yield client
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        yield router
 
 
 def pgrst_error(status: int, code: str, message: str = "m", **extra: Any) -> httpx.Response:

@@ -47,12 +47,7 @@ from cloudbase_async.rdb import filters as f
 from tests.support.pool import checked_out
 from tests.support.rdb_servers import KINDS, RdbServer, rdb_server
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 @pytest.fixture(scope="module", params=KINDS)

@@ -6,7 +6,7 @@ import base64
 import inspect
 import io
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,12 @@ from cloudbase_async import (
     ObjectRef,
     PermissionDeniedError,
     ResponseValidationError,
-    RetryPolicy,
     SignedUrl,
     StreamClosedError,
 )
 from cloudbase_async.storage import REMOVE_BATCH_SIZE, SIGN_BATCH_SIZE, ObjectPages
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 GW = "https://env-1.api.tcloudbasegateway.com/v1/storages"
 NAME = "目录/a b#?.txt"
@@ -41,21 +40,8 @@ ENCODED = "%E7%9B%AE%E5%BD%95/a%20b%23%3F.txt"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJ1cmwiOiJkb2NzL2EudHh0In0.c2lnbmF0dXJl"
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    # Every request must match a route: an unexpected one fails the test.
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        yield router
-
-
 def client(**kwargs: Any) -> CloudBase:
-    retry = RetryPolicy(initial_delay=0.0, max_delay=0.0)
-    return CloudBase(env="env-1", api_key="sk-secret", retry=retry, **kwargs)
+    return CloudBase(env="env-1", api_key="sk-secret", **kwargs)
 
 
 def sent_json(route: respx.Route, index: int = -1) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +19,10 @@ from cloudbase_async import (
     NotFoundError,
     PermissionDeniedError,
     ResponseValidationError,
-    RetryPolicy,
 )
 from cloudbase_async.storage import clean_object_name, validate_bucket_id
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.both_backends]
 
 GW = "https://env-1.api.tcloudbasegateway.com/v1/storages"
 ROW = {
@@ -41,21 +39,8 @@ ROW = {
 }
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    # Every request must match a route: an unexpected one fails the test.
-    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        yield router
-
-
 def client(**kwargs: Any) -> CloudBase:
-    retry = RetryPolicy(initial_delay=0.0, max_delay=0.0)
-    return CloudBase(env="env-1", api_key="sk-secret", retry=retry, **kwargs)
+    return CloudBase(env="env-1", api_key="sk-secret", **kwargs)
 
 
 def sent_json(route: respx.Route) -> Any:

@@ -35,12 +35,7 @@ from cloudbase_async.local import LocalCloudBase
 from tests.local._memory import LARGE_MIB, MiB, hash_file, measured, write_random_file
 from tests.support.pool import checked_out
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 
 @pytest.fixture(scope="module")

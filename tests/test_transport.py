@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -37,12 +36,6 @@ SECRET = "sk-THIS-MUST-NEVER-LEAK-1234"
 def sleeps(backoff: list[float]) -> list[float]:
     """The backoff delays asked for (conftest records them instead of waiting)."""
     return backoff
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def client(**kwargs: object) -> CloudBase:

@@ -33,14 +33,9 @@ from cloudbase_async.auth._ticket import ticket_claims
 from cloudbase_async.local import LocalCloudBase
 from tests.js.tc3 import oracle
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.both_backends]
 
 PHONE = "+86 13800138000"
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
