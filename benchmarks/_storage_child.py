@@ -1,4 +1,4 @@
-"""One storage round trip in a fresh process, so its peak RSS is its own (benchmark #8).
+"""Storage round trips in a fresh process, so their peak RSS is their own (#8 and #13).
 
 ``python -m benchmarks._storage_child URL SRC DST [trio]`` uploads SRC through
 ``cb.storage.upload`` and downloads it back to DST through ``cb.storage.download``,
@@ -21,6 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudbase_async import CloudBase
+
+
+def write_file(path: Path, size: int) -> None:
+    """``size`` bytes of a repeating 1 MiB pattern (not all zeros) to ``path``."""
+    block = bytes(range(256)) * 4096
+    with path.open("wb") as f:
+        left = size
+        while left:
+            piece = block[: min(left, len(block))]
+            f.write(piece)
+            left -= len(piece)
 
 
 def proc_status(field: str) -> int:

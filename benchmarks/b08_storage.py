@@ -24,21 +24,12 @@ import httpx
 from ._harness import OURS, Result, Stopwatch, median, spread
 from ._runner import Context, Skip
 from ._servers import ROOT
+from ._storage_child import write_file
 
 BENCH = "8 storage"
 CURL = "curl (same URLs)"
 RAW = "raw httpx aiter_raw() (floor; to a file: blocking writes, no fsync)"
 TRIO = "cloudbase_async under trio (httpx's own transport)"
-
-
-def _write(path: Path, size: int) -> None:
-    block = bytes(range(256)) * 4096  # 1 MiB, not all zeros
-    with path.open("wb") as f:
-        left = size
-        while left:
-            piece = block[: min(left, len(block))]
-            f.write(piece)
-            left -= len(piece)
 
 
 def _ours(url: str, src: Path, dst: Path, backend: str = "asyncio") -> dict[str, float]:
@@ -116,7 +107,7 @@ def run(ctx: Context) -> list[Result]:
     work = Path(tempfile.mkdtemp(prefix="cb-bench-storage-"))
     try:
         src, dst = work / "src.bin", work / "dst.bin"
-        _write(src, size)
+        write_file(src, size)
         runs: dict[str, list[dict[str, float]]] = {OURS: [], CURL: [], RAW: [], TRIO: []}
         with ctx.server() as server:
             for r in range(ctx.n(1, 3)):

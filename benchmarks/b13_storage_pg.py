@@ -28,22 +28,12 @@ from pathlib import Path
 from ._harness import OURS, Result, median, spread
 from ._runner import Context, Skip
 from ._servers import ROOT
-from ._storage_child import Flow, classic, round_trip
+from ._storage_child import Flow, classic, round_trip, write_file
 
 BENCH = "13 storage-pg"
 CLASSIC = "classic flow (cb.storage, same gateway)"
 CURL = "curl (same PG routes)"
 BUCKET = "bench"
-
-
-def _write(path: Path, size: int) -> None:
-    block = bytes(range(256)) * 4096  # 1 MiB, not all zeros
-    with path.open("wb") as f:
-        left = size
-        while left:
-            piece = block[: min(left, len(block))]
-            f.write(piece)
-            left -= len(piece)
 
 
 def _child(url: str, key: str, flow: str, src: Path, dst: Path) -> dict[str, float]:
@@ -105,7 +95,7 @@ def run(ctx: Context) -> list[Result]:
     runs: dict[str, list[dict[str, float]]] = {OURS: [], CLASSIC: [], CURL: []}
     try:
         src, dst = work / "src.bin", work / "dst.bin"
-        _write(src, size)
+        write_file(src, size)
         with LocalCloudBase(data_dir=work / "gateway") as local:
             url, key = local.url, local.api_key
             for r in range(ctx.n(1, 3)):
